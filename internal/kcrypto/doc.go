@@ -1,0 +1,2 @@
+// Package kcrypto holds Keyward's key types, formats and cryptographic primitives.
+package kcrypto

@@ -1,0 +1,64 @@
+package sqlite_test
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+
+	"github.com/keyward/keyward/internal/keyward"
+	"github.com/keyward/keyward/internal/store/sqlite"
+	"github.com/keyward/keyward/internal/store/sqlstore"
+	"github.com/keyward/keyward/internal/store/storetest"
+)
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, storetest.Harness{
+		Open: func(t *testing.T) keyward.Store {
+			s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "keyward.db"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { s.Close() })
+			return s
+		},
+		Exec: func(t *testing.T, s keyward.Store, q string) {
+			if _, err := s.(*sqlstore.DB).WriterPool().Exec(q); err != nil {
+				t.Fatalf("exec %q: %v", q, err)
+			}
+		},
+	})
+}
+
+// Reopening runs no migration twice and keeps the data.
+func TestReopen(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "keyward.db")
+	ctx := context.Background()
+	s, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Update(ctx, func(tx keyward.Tx) error { return tx.PutMeta("k", []byte("v")) }); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s, err = sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	s.View(ctx, func(tx keyward.Tx) error {
+		if v, err := tx.GetMeta("k"); err != nil || string(v) != "v" {
+			t.Fatalf("after reopen: %q %v", v, err)
+		}
+		return nil
+	})
+}
+
+func BenchmarkListObjects100k(b *testing.B) {
+	s, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "keyward.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	storetest.BenchListObjects(b, s, nil)
+}
