@@ -102,9 +102,9 @@ process linked to it through the emulator's proxy, and times:
   first  the first sync: every version becomes a virtual key and every key is escrowed;
   again  a second sync of the unchanged vault, which should only list.
 
-Each run reports the requests Azure answered and the least time Azure's limits allow for that
-many requests (full windows plus one round trip), and the ratio of the two. Nothing needs to be
-running; the command leaves nothing behind.`,
+Each run reports the requests Azure answered, the least time Azure allows for them (its limits:
+full windows plus one round trip; and the listing's pages, which come one after another), and
+the ratio of the two. Nothing needs to be running; the command leaves nothing behind.`,
 		Example: `  keyward bench sync
   keyward bench sync --keys 500 --versions 3 --latency 50ms -o json`,
 		Args: noArgs,

@@ -151,7 +151,10 @@ func (t *tx) DeleteAzureLink(accountID, groupID string) error {
 }
 
 func (t *tx) GetCloudObject(accountID, groupID, keyName, version string) (*keyward.Object, error) {
-	return t.getObject(`account_id = ? AND group_id = ? AND cloud_name = ? AND cloud_version = ?`, accountID, groupID, keyName, version)
+	// "cloud_version <> ''" restates the partial index's condition: without it neither
+	// SQLite nor PostgreSQL can use objects_cloud, and every lookup scans the group.
+	return t.getObject(`account_id = ? AND group_id = ? AND cloud_name = ? AND cloud_version = ? AND cloud_version <> ''`,
+		accountID, groupID, keyName, version)
 }
 
 func (t *tx) ListCloudObjects(accountID, groupID, keyName string) ([]keyward.Object, error) {

@@ -39,7 +39,7 @@ CREATE INDEX azure_links_credential ON azure_links (credential_id);
 ALTER TABLE objects ADD COLUMN cloud TEXT NOT NULL DEFAULT '';
 ALTER TABLE objects ADD COLUMN cloud_name TEXT NOT NULL DEFAULT '';
 ALTER TABLE objects ADD COLUMN cloud_version TEXT NOT NULL DEFAULT '';
-CREATE UNIQUE INDEX objects_cloud ON objects (group_id, cloud_name, cloud_version) WHERE cloud_version <> '';
+CREATE UNIQUE INDEX objects_cloud ON objects (account_id, group_id, cloud_name, cloud_version) WHERE cloud_version <> '';
 
 CREATE TABLE cloud_escrow (
     id         TEXT PRIMARY KEY, -- group id / key name: the binding of the sealed blob
