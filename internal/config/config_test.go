@@ -49,6 +49,9 @@ func TestValidateNamesTheKey(t *testing.T) {
 		"colour: blue\n":                                     "colour",
 		"session_ttl: 5s\n":                                  "session_ttl",
 		"seal:\n  passphrase_file: a\n  passphrase_env: B\n": "seal",
+		"azure:\n  proxy_url: proxy:3128\n":                  "azure.proxy_url",
+		"azure:\n  proxy_url: ftp://proxy:21\n":              "azure.proxy_url",
+		"azure:\n  ca_file: /nonexistent/ca.pem\n":           "azure.ca_file",
 	} {
 		_, err := Load(write(t, body))
 		if err == nil || !strings.Contains(err.Error(), want) {
@@ -57,6 +60,10 @@ func TestValidateNamesTheKey(t *testing.T) {
 	}
 	if _, err := Load(write(t, "listen: 127.0.0.1:8080\ntls:\n  disable: true\n")); err != nil {
 		t.Errorf("plain HTTP on loopback: %v", err)
+	}
+	c, err := Load(write(t, "azure:\n  proxy_url: http://proxy.corp:3128\n"))
+	if err != nil || c.Azure.ProxyURL != "http://proxy.corp:3128" {
+		t.Errorf("azure.proxy_url: %+v, %v", c, err)
 	}
 }
 
