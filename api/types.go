@@ -135,6 +135,35 @@ type Group struct {
 	CreatedBy   string      `json:"created_by"`
 	MyRole      string      `json:"my_role,omitempty"`
 	Azure       *GroupAzure `json:"azure,omitempty"` // set on Azure groups
+	// Policy is what the group requires of its objects; absent when it requires nothing.
+	Policy *GroupPolicy `json:"policy,omitempty"`
+}
+
+// GroupPolicy is what a group requires of every object created or changed in it. Empty
+// lists and zero values allow everything.
+type GroupPolicy struct {
+	Crypto   CryptoPolicy   `json:"crypto"`
+	Metadata MetadataPolicy `json:"metadata"`
+}
+
+// CryptoPolicy limits the keys a group may hold and what applications may do with them.
+type CryptoPolicy struct {
+	Types      []string `json:"types,omitempty"`      // AES, RSA, EC, HMAC, SECRET, CERTIFICATE
+	AESSizes   []int    `json:"aes_sizes,omitempty"`  // 128, 192, 256
+	RSASizes   []int    `json:"rsa_sizes,omitempty"`  // 2048, 3072, 4096
+	Curves     []string `json:"curves,omitempty"`     // P-256, P-384, P-521, secp256k1
+	Operations []string `json:"operations,omitempty"` // the cryptographic operations applications may perform
+}
+
+// MetadataPolicy is what every object's metadata must say.
+type MetadataPolicy struct {
+	RequiredTags        []string `json:"required_tags,omitempty"`        // tag keys every object carries with a value
+	AllowedTags         []string `json:"allowed_tags,omitempty"`         // the only other tag keys allowed
+	RequireActivation   bool     `json:"require_activation,omitempty"`   // an activation date must be given
+	RequireDeactivation bool     `json:"require_deactivation,omitempty"` // a deactivation date must be given
+	MaxLifetimeDays     int      `json:"max_lifetime_days,omitempty"`    // at most this long from activation to deactivation
+	Operations          []string `json:"operations,omitempty"`           // the permitted operations objects may be given
+	ForbidExport        bool     `json:"forbid_export,omitempty"`        // no object may permit EXPORT
 }
 
 // GroupAzure says which vault an Azure group is linked to and whether it is connected.
@@ -164,6 +193,8 @@ func (r *GroupCreate) Validate() error { return required("name", r.Name) }
 type GroupUpdate struct {
 	Name        *string `json:"name,omitempty"`
 	Description *string `json:"description,omitempty"`
+	// Policy replaces the group's whole policy; an empty policy removes it.
+	Policy *GroupPolicy `json:"policy,omitempty"`
 }
 
 // Validate checks the request's shape.

@@ -187,6 +187,6 @@ administrators or auditors; applications are members, which lets them use the ke
 			return nil
 		},
 	}
-	cmd.AddCommand(list, create, show, update, del, addMember, removeMember)
+	cmd.AddCommand(list, create, show, update, del, addMember, removeMember, newGroupPolicyCmd(g))
 	return cmd
 }

@@ -11,7 +11,58 @@ import (
 func toGroup(v *service.GroupView) api.Group {
 	g := v.Group
 	return api.Group{ID: g.ID, Name: g.Name, Description: g.Description, CreatedAt: g.CreatedAt, CreatedBy: g.CreatedBy,
-		MyRole: string(v.MyRole), Azure: groupAzure(v.Azure)}
+		MyRole: string(v.MyRole), Azure: groupAzure(v.Azure), Policy: toPolicy(&g.Policy)}
+}
+
+func toPolicy(p *keyward.GroupPolicy) *api.GroupPolicy {
+	if p.IsZero() {
+		return nil
+	}
+	c, m := &p.Crypto, &p.Metadata
+	return &api.GroupPolicy{
+		Crypto: api.CryptoPolicy{Types: strs(c.Types), AESSizes: c.AESSizes, RSASizes: c.RSASizes, Curves: c.Curves,
+			Operations: strs(c.Operations)},
+		Metadata: api.MetadataPolicy{RequiredTags: m.RequiredTags, AllowedTags: m.AllowedTags, RequireActivation: m.RequireActivation,
+			RequireDeactivation: m.RequireDeactivation, MaxLifetimeDays: int(m.MaxLifetime), Operations: strs(m.Operations),
+			ForbidExport: m.ForbidExportableKeys},
+	}
+}
+
+func fromPolicy(p *api.GroupPolicy) *keyward.GroupPolicy {
+	if p == nil {
+		return nil
+	}
+	c, m := &p.Crypto, &p.Metadata
+	return &keyward.GroupPolicy{
+		Crypto: keyward.CryptoPolicy{Types: strsOf[keyward.ObjectType](c.Types), AESSizes: c.AESSizes, RSASizes: c.RSASizes,
+			Curves: c.Curves, Operations: strsOf[keyward.Operation](c.Operations)},
+		Metadata: keyward.MetadataPolicy{RequiredTags: m.RequiredTags, AllowedTags: m.AllowedTags, RequireActivation: m.RequireActivation,
+			RequireDeactivation: m.RequireDeactivation, MaxLifetime: keyward.Days(m.MaxLifetimeDays),
+			Operations: strsOf[keyward.Operation](m.Operations), ForbidExportableKeys: m.ForbidExport},
+	}
+}
+
+// strs and strsOf convert between lists of string types.
+func strs[T ~string](in []T) []string {
+	if in == nil {
+		return nil
+	}
+	out := make([]string, len(in))
+	for i, v := range in {
+		out[i] = string(v)
+	}
+	return out
+}
+
+func strsOf[T ~string](in []string) []T {
+	if in == nil {
+		return nil
+	}
+	out := make([]T, len(in))
+	for i, v := range in {
+		out[i] = T(v)
+	}
+	return out
 }
 
 func toMember(m *keyward.GroupMember) api.GroupMember {
@@ -68,7 +119,8 @@ func (s *Server) groupHandlers(m map[string]handler) {
 		if err := decodeBody(r, &in); err != nil {
 			return nil, err
 		}
-		g, err := s.svc.UpdateGroup(r.Context(), p, r.PathValue("id"), service.GroupPatch{Name: in.Name, Description: in.Description})
+		g, err := s.svc.UpdateGroup(r.Context(), p, r.PathValue("id"), service.GroupPatch{Name: in.Name, Description: in.Description,
+			Policy: fromPolicy(in.Policy)})
 		if err != nil {
 			return nil, err
 		}

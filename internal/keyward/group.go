@@ -8,6 +8,7 @@ type Group struct {
 	AccountID   string
 	Name        string // unique in the account
 	Description string
+	Policy      GroupPolicy
 	CreatedAt   time.Time
 	CreatedBy   string // actor
 }

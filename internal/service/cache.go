@@ -77,6 +77,7 @@ type authEntry struct {
 type liveKey struct {
 	obj *keyward.Object
 	key *kcrypto.Key
+	use keyward.CryptoPolicy // the group's: which operations applications may perform
 }
 
 type caches struct {

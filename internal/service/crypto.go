@@ -46,7 +46,9 @@ func (s *Service) run(ctx context.Context, p keyward.Principal, c cryptoCall, fn
 	keyID = c.ref
 	if lk != nil {
 		keyID = lk.obj.ID
-		err = s.checkCryptoUse(ctx, p, lk.obj, c.op, c.action, now)
+		if err = s.checkCryptoUse(ctx, p, lk.obj, c.op, c.action, now); err == nil {
+			err = lk.use.CheckUse(c.op)
+		}
 	}
 	outcome, detail := keyward.OutcomeSuccess, c.alg
 	if err == nil {
@@ -90,7 +92,11 @@ func (s *Service) liveKey(ctx context.Context, p keyward.Principal, ref string, 
 		if o.Cloud != nil {
 			return keyward.Errorf(keyward.EPRECONDITION, "%q is a virtual key: its material is in Azure vault %s; use it there", o.Name, o.Cloud.Vault)
 		}
-		lk = &liveKey{obj: o}
+		g, err := tx.GetGroup(p.AccountID, o.GroupID)
+		if err != nil {
+			return err
+		}
+		lk = &liveKey{obj: o, use: g.Policy.Crypto}
 		if o.State != keyward.StateDestroyed {
 			lk.key, err = s.openObject(tx, o)
 		}

@@ -147,6 +147,7 @@ func (s *Service) GetGroup(ctx context.Context, p keyward.Principal, id string) 
 // GroupPatch holds the fields to change; nil means unchanged.
 type GroupPatch struct {
 	Name, Description *string
+	Policy            *keyward.GroupPolicy // replaces the whole policy
 }
 
 // UpdateGroup renames or re-describes a group.
@@ -158,6 +159,11 @@ func (s *Service) UpdateGroup(ctx context.Context, p keyward.Principal, id strin
 	}
 	if in.Description != nil {
 		if err := keyward.ValidateDescription("description", *in.Description); err != nil {
+			return nil, err
+		}
+	}
+	if in.Policy != nil {
+		if err := in.Policy.Validate(); err != nil {
 			return nil, err
 		}
 	}
@@ -173,6 +179,10 @@ func (s *Service) UpdateGroup(ctx context.Context, p keyward.Principal, id strin
 		}
 		if in.Description != nil {
 			v.Group.Description = *in.Description
+		}
+		if in.Policy != nil {
+			o.detail = strings.TrimPrefix(o.detail+"; policy changed", "; ")
+			v.Group.Policy = *in.Policy
 		}
 		return tx.UpdateGroup(&v.Group)
 	})

@@ -118,8 +118,8 @@ func (s *Service) newObject(p keyward.Principal, sp ObjectSpec, k *kcrypto.Key, 
 	return o, sealed, err
 }
 
-// insertObject checks the caller may create in the group and the name is free, stores the
-// object and fills in its state and times.
+// insertObject checks the caller may create in the group, the group's policy allows the
+// object and the name is free, stores the object and fills in its state and times.
 func (s *Service) insertObject(tx keyward.Tx, p keyward.Principal, o *keyward.Object, sealed []byte) error {
 	g, err := resolveGroup(tx, p.AccountID, o.GroupID)
 	if err != nil {
@@ -129,11 +129,14 @@ func (s *Service) insertObject(tx keyward.Tx, p keyward.Principal, o *keyward.Ob
 	if err := authorize(tx, p, ActObjectCreate, o.GroupID); err != nil {
 		return err
 	}
+	now := s.clock.Now()
+	o.CreatedAt, o.UpdatedAt = now, now
+	if err := g.Policy.CheckObject(o); err != nil {
+		return err
+	}
 	if _, err := tx.GetObjectByName(p.AccountID, o.Name); err == nil {
 		return keyward.Errorf(keyward.ECONFLICT, "an object named %q already exists in this account", o.Name)
 	}
-	now := s.clock.Now()
-	o.CreatedAt, o.UpdatedAt = now, now
 	o.State = keyward.StateActive
 	if !o.ActivationDate.IsZero() && o.ActivationDate.After(now) {
 		o.State = keyward.StatePreActive
@@ -467,6 +470,13 @@ func (s *Service) UpdateObject(ctx context.Context, p keyward.Principal, ref str
 		}
 		if in.ActivationDate != nil || in.DeactivationDate != nil {
 			changed = append(changed, "dates")
+		}
+		g, err := tx.GetGroup(p.AccountID, o.GroupID)
+		if err != nil {
+			return err
+		}
+		if err := g.Policy.CheckChange(o, in.Ops != nil, in.Tags != nil, in.ActivationDate != nil || in.DeactivationDate != nil); err != nil {
+			return err
 		}
 		op.detail = "changed " + strings.Join(changed, ", ")
 		o.UpdatedAt = s.clock.Now()

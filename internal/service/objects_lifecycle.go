@@ -201,6 +201,17 @@ func (s *Service) RotateObject(ctx context.Context, p keyward.Principal, ref str
 		}
 		defer k.Destroy()
 		sp := ObjectSpec{GroupID: old.GroupID, Name: old.Name, Description: old.Description, Ops: old.Ops, Tags: old.Tags}
+		// The new key keeps the old one's cryptoperiod, counted from now, so that a group
+		// that requires deactivation dates can rotate its keys.
+		if !old.DeactivationDate.IsZero() {
+			from := old.ActivationDate
+			if from.IsZero() {
+				from = old.CreatedAt
+			}
+			if life := old.DeactivationDate.Sub(from); life > 0 {
+				sp.DeactivationDate = s.clock.Now().Add(life)
+			}
+		}
 		nw, sealed, err := s.newObject(p, sp, k, "rotated")
 		if err != nil {
 			return err

@@ -2,24 +2,36 @@ package sqlstore
 
 import (
 	"database/sql"
+	"encoding/json"
+	"fmt"
 
 	"github.com/keyward/keyward/internal/keyward"
 )
 
-const groupCols = `id, account_id, name, description, created_at, created_by`
+const groupCols = `id, account_id, name, description, policy, created_at, created_by`
 
 func (t *tx) CreateGroup(g *keyward.Group) error {
-	_, err := t.exec(`INSERT INTO key_groups (`+groupCols+`) VALUES (?, ?, ?, ?, ?, ?)`,
-		g.ID, g.AccountID, g.Name, g.Description, ts(g.CreatedAt), g.CreatedBy)
+	pol, err := json.Marshal(g.Policy)
+	if err != nil {
+		return err
+	}
+	_, err = t.exec(`INSERT INTO key_groups (`+groupCols+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		g.ID, g.AccountID, g.Name, g.Description, string(pol), ts(g.CreatedAt), g.CreatedBy)
 	return conflict(err, "a group named %q already exists in this account", g.Name)
 }
 
 func scanGroup(row interface{ Scan(...any) error }) (*keyward.Group, error) {
 	g := &keyward.Group{}
 	var created int64
-	err := row.Scan(&g.ID, &g.AccountID, &g.Name, &g.Description, &created, &g.CreatedBy)
+	var pol string
+	if err := row.Scan(&g.ID, &g.AccountID, &g.Name, &g.Description, &pol, &created, &g.CreatedBy); err != nil {
+		return g, err
+	}
 	g.CreatedAt = fromTS(created)
-	return g, err
+	if err := json.Unmarshal([]byte(pol), &g.Policy); err != nil {
+		return g, fmt.Errorf("group %s: its stored policy does not parse: %w", g.ID, err)
+	}
+	return g, nil
 }
 
 func (t *tx) GetGroup(accountID, id string) (*keyward.Group, error) {
@@ -51,8 +63,12 @@ func (t *tx) ListGroups(accountID string, p keyward.Page) ([]keyward.Group, erro
 }
 
 func (t *tx) UpdateGroup(g *keyward.Group) error {
-	res, err := t.exec(`UPDATE key_groups SET name = ?, description = ? WHERE account_id = ? AND id = ?`,
-		g.Name, g.Description, g.AccountID, g.ID)
+	pol, err := json.Marshal(g.Policy)
+	if err != nil {
+		return err
+	}
+	res, err := t.exec(`UPDATE key_groups SET name = ?, description = ?, policy = ? WHERE account_id = ? AND id = ?`,
+		g.Name, g.Description, string(pol), g.AccountID, g.ID)
 	return affected(res, conflict(err, "a group named %q already exists in this account", g.Name), "group")
 }
 

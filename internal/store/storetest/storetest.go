@@ -285,6 +285,22 @@ func testGroups(t *testing.T, s keyward.Store, _ Harness) {
 		return tx.UpdateGroup(&keyward.Group{ID: "g3", AccountID: sd.acct.ID, Name: "payments"})
 	})
 	update(t, s, func(tx keyward.Tx) error {
+		g, err := tx.GetGroup(sd.acct.ID, "g2")
+		must(t, err)
+		g.Policy = keyward.GroupPolicy{Crypto: keyward.CryptoPolicy{Types: []keyward.ObjectType{keyward.TypeRSA}, RSASizes: []int{3072}},
+			Metadata: keyward.MetadataPolicy{RequiredTags: []string{"owner"}, MaxLifetime: 90}}
+		must(t, tx.UpdateGroup(g))
+		back, err := tx.GetGroup(sd.acct.ID, "g2")
+		must(t, err)
+		if fmt.Sprintf("%+v", back.Policy) != fmt.Sprintf("%+v", g.Policy) || back.Name != "team-2" {
+			t.Fatalf("policy round trip: %+v, want %+v", back.Policy, g.Policy)
+		}
+		if fresh, _ := tx.GetGroup(sd.acct.ID, "g1"); !fresh.Policy.IsZero() {
+			t.Fatalf("a new group has a policy: %+v", fresh.Policy)
+		}
+		return nil
+	})
+	update(t, s, func(tx keyward.Tx) error {
 		ms, err := tx.ListGroupMembers(sd.group.ID)
 		if err != nil || len(ms) != 2 {
 			t.Fatalf("members = %+v, %v", ms, err)
