@@ -146,7 +146,13 @@ func (s *Service) makeVersion(ctx context.Context, run *jobs.Run, v keyward.Clou
 				return err
 			}
 		}
-		if made, err = s.callMake(ctx, run, v, link, prm, &cp); err != nil {
+		made, err = s.callMake(ctx, run, v, link, prm, &cp)
+		if action == ActAzureKeyReimport && keyward.IsCode(err, keyward.ECONFLICT) {
+			// Azure holds a purged name for a while; the job's backoff waits it out.
+			err = keyward.Errorf(keyward.EUNAVAILABLE, "Azure is still purging key %s (%s); the re-import will be tried again",
+				prm.KeyName, keyward.ErrorMessage(err))
+		}
+		if err != nil {
 			run.Log(keyward.LogError, "Could not make a new version of key "+prm.KeyName, keyward.ErrorMessage(err))
 			return jobErr(err)
 		}
