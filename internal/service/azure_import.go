@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/keyward/keyward/internal/jobs"
@@ -35,25 +36,28 @@ func (s *Service) importMaterial(ctx context.Context, run *jobs.Run, v keyward.C
 	kty, curve := azureKeyType(k)
 	imp.KeyType, imp.Curve, imp.HSM = kty, curve, true
 	j := run.Job()
-	cp.KEK = fmt.Sprintf("keyward-kek-%s-%d", strings.ReplaceAll(j.ID, "-", ""), j.Attempts)
+	kekName := fmt.Sprintf("keyward-kek-%s-%d", strings.ReplaceAll(j.ID, "-", ""), j.Attempts)
+	cp.KEKs = append(cp.KEKs, kekName)
 	if err := run.SaveCheckpoint(cp); err != nil {
 		return nil, err
 	}
-	kekKey, err := v.CreateKey(ctx, cp.KEK, keyward.CloudKeySpec{KeyType: "RSA-HSM", Size: 3072, Ops: []string{"import"}, Enabled: true,
+	kekKey, err := v.CreateKey(ctx, kekName, keyward.CloudKeySpec{KeyType: "RSA-HSM", Size: 3072, Ops: []string{"import"}, Enabled: true,
 		Tags: map[string]string{"keyward-purpose": "byok-key-exchange"}})
 	if err != nil {
 		return nil, err
 	}
 	defer func() {
-		s.dropKEK(context.WithoutCancel(ctx), run, v, link, cp.KEK)
-		cp.KEK = ""
+		if !s.dropKEK(context.WithoutCancel(ctx), run, v, link, kekName) {
+			return // the checkpoint keeps its name: a retried attempt deletes it
+		}
+		cp.KEKs = slices.DeleteFunc(cp.KEKs, func(k string) bool { return k == kekName })
 		if err := run.SaveCheckpoint(cp); err != nil {
 			run.Log(keyward.LogWarn, "Could not note that key-exchange key was deleted", keyward.ErrorMessage(err))
 		}
 	}()
 	kek, err := kcrypto.Import(kekKey.PublicJWK, kcrypto.ImportOptions{Format: kcrypto.FormatJWK})
 	if err != nil {
-		return nil, jobs.Permanent(fmt.Errorf("key-exchange key %s: %w", cp.KEK, err))
+		return nil, jobs.Permanent(fmt.Errorf("key-exchange key %s: %w", kekName, err))
 	}
 	defer kek.Destroy()
 	b, err := kcrypto.NewBYOK(kek, kekKey.KID, k, "Keyward")
@@ -83,16 +87,19 @@ func azureKeyType(k *kcrypto.Key) (string, string) {
 }
 
 // dropKEK deletes a key-exchange key, and purges it where the vault allows, so that no
-// import-only key is left behind. Failures are logged: the key can do nothing but import.
-func (s *Service) dropKEK(ctx context.Context, run *jobs.Run, v keyward.CloudVault, link *keyward.AzureLink, name string) {
+// import-only key is left behind. Failures are logged (the key can do nothing but
+// import) and reported as false; a soft-deleted key-exchange key that could not be
+// purged counts as dropped.
+func (s *Service) dropKEK(ctx context.Context, run *jobs.Run, v keyward.CloudVault, link *keyward.AzureLink, name string) bool {
 	if _, err := v.DeleteKey(ctx, name); err != nil && !keyward.IsCode(err, keyward.ENOTFOUND) {
 		run.Log(keyward.LogWarn, "Could not delete key-exchange key "+name, keyward.ErrorMessage(err))
-		return
+		return false
 	}
 	if !link.Vault.SoftDelete || link.Vault.PurgeProtection {
-		return
+		return true
 	}
 	if err := v.PurgeKey(ctx, name); err != nil && !keyward.IsCode(err, keyward.ENOTFOUND) {
 		run.Log(keyward.LogWarn, "Could not purge key-exchange key "+name, keyward.ErrorMessage(err))
 	}
+	return true
 }

@@ -65,7 +65,7 @@ func checkSourceKey(field string, src, target *keyward.Object, clock keyward.Clo
 	case src.PublicOnly:
 		return keyward.Invalid(field, "%q holds only a public key", src.Name)
 	case src.Type != target.Type:
-		return keyward.Invalid(field, "%q is a %s key; Azure key %s (%s) needs a %s key", src.Name, src.Type, c.KeyName, c.KeyType, target.Type)
+		return keyward.Invalid(field, "%q is an %s key; Azure key %s (%s) needs an %s key", src.Name, src.Type, c.KeyName, c.KeyType, target.Type)
 	case src.Type == keyward.TypeEC && !sameCurve(src.Curve, target.Curve):
 		return keyward.Invalid(field, "%q is on curve %s; Azure key %s is on %s", src.Name, src.Curve, c.KeyName, target.Curve)
 	}
@@ -117,8 +117,8 @@ func (s *Service) runAzureRotate(ctx context.Context, run *jobs.Run, v keyward.C
 
 // versionCheckpoint is what a version-making job notes before it calls Azure.
 type versionCheckpoint struct {
-	Before []string `json:"before"`        // the key's versions before the call
-	KEK    string   `json:"kek,omitempty"` // a key-exchange key made for a BYOK import, to delete
+	Before []string `json:"before"`         // the key's versions before the call
+	KEKs   []string `json:"keks,omitempty"` // key-exchange keys made for BYOK imports, to delete
 }
 
 // makeVersion makes the new version (native rotation, or import of a Keyward key's
@@ -129,10 +129,7 @@ func (s *Service) makeVersion(ctx context.Context, run *jobs.Run, v keyward.Clou
 	if err != nil {
 		return jobs.Permanent(err)
 	}
-	if cp.KEK != "" {
-		s.dropKEK(ctx, run, v, link, cp.KEK)
-		cp.KEK = ""
-	}
+	cp.KEKs = slices.DeleteFunc(cp.KEKs, func(kek string) bool { return s.dropKEK(ctx, run, v, link, kek) })
 	made, err := s.findMade(ctx, v, prm.KeyName, cp.Before, resumed)
 	if err != nil {
 		return jobErr(err)

@@ -107,6 +107,10 @@ func newAzWorld(t *testing.T, vaults []string, mutate ...func(*akvemu.Config, *a
 		if co.Retry.AttemptTimeout != 0 {
 			o.Retry.AttemptTimeout = co.Retry.AttemptTimeout
 		}
+		if co.Retry.MaxRetryAfter != 0 {
+			o.Retry.MaxRetryAfter = co.Retry.MaxRetryAfter
+		}
+		o.WrapTransport = co.WrapTransport
 	})
 	s, err := New(ctx, Options{Store: st, Sealer: sl, SessionTTL: time.Hour, FastPasswordHashing: true, DataDir: t.TempDir(),
 		Cloud: conn, AzureTLS: keyward.TLSSettings{ProxyURL: "http://" + ln.Addr().String(), CACertPEM: string(emu.CACertPEM())}, Jobs: runner})
