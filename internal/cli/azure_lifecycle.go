@@ -111,10 +111,14 @@ names up to 512 characters and values up to 256.`,
 		`Disable the Azure key version of a virtual key. Azure refuses every operation with a disabled
 version; the virtual key shows "disabled" and its Keyward state "deactivated". Activate undoes it.`,
 		"  keyward azure key deactivate payments --wait",
-		func(ctx context.Context, c *client.Client, key string) (*api.Job, error) { return c.DeactivateAzureKey(ctx, key) })
+		func(ctx context.Context, c *client.Client, key string) (*api.Job, error) {
+			return c.DeactivateAzureKey(ctx, key)
+		})
 	activate := jobCmd("activate", "Enable a disabled key version in Azure again", "",
 		"  keyward azure key activate payments --wait",
-		func(ctx context.Context, c *client.Client, key string) (*api.Job, error) { return c.ActivateAzureKey(ctx, key) })
+		func(ctx context.Context, c *client.Client, key string) (*api.Job, error) {
+			return c.ActivateAzureKey(ctx, key)
+		})
 
 	del := &cobra.Command{
 		Use: "delete KEY --yes", Short: "Soft-delete a key in Azure, with all its versions", Args: exactArgs("KEY"),
@@ -143,7 +147,9 @@ still restore it). Needs --yes.`,
 		`Undo a soft delete: the key comes back with every version, and Keyward refreshes the state of
 each virtual key from Azure.`,
 		"  keyward azure key recover payments --wait",
-		func(ctx context.Context, c *client.Client, key string) (*api.Job, error) { return c.RecoverAzureKey(ctx, key) })
+		func(ctx context.Context, c *client.Client, key string) (*api.Job, error) {
+			return c.RecoverAzureKey(ctx, key)
+		})
 	purge := &cobra.Command{
 		Use: "purge KEY --yes", Short: "Purge a soft-deleted key from Azure for good", Args: exactArgs("KEY"),
 		Long: `Remove a soft-deleted key from the vault for good. Keyward refuses, without calling Azure, where
@@ -170,13 +176,17 @@ Keyward-owned key from its source (reimport). Needs --yes.`,
 		`Put a purged key back into its vault from the backup blob Keyward escrowed (sync and delete take
 it): every version comes back with its version id, and the virtual keys are live again.`,
 		"  keyward azure key restore payments --wait",
-		func(ctx context.Context, c *client.Client, key string) (*api.Job, error) { return c.RestoreAzureKey(ctx, key) })
+		func(ctx context.Context, c *client.Client, key string) (*api.Job, error) {
+			return c.RestoreAzureKey(ctx, key)
+		})
 	reimport := jobCmd("reimport", "Re-import a purged Keyward-owned key into Azure from its source key",
 		`Put a purged Keyward-owned key (source "keyward") back into its vault: the material of its
 Keyward source key is imported under the same name, as a new version. HSM-protected keys go by
 Azure's BYOK transfer.`,
 		"  keyward azure key reimport payments --wait",
-		func(ctx context.Context, c *client.Client, key string) (*api.Job, error) { return c.ReimportAzureKey(ctx, key) })
+		func(ctx context.Context, c *client.Client, key string) (*api.Job, error) {
+			return c.ReimportAzureKey(ctx, key)
+		})
 
 	remove := &cobra.Command{
 		Use: "remove KEY --yes", Short: "Forget a purged key: remove its virtual keys and destroy its escrowed backup", Args: exactArgs("KEY"),
