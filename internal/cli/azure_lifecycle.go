@@ -277,8 +277,12 @@ func newAzureKeyListCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			grp, err := c.GetGroup(cmd.Context(), args[0]) // by id or name
+			if err != nil {
+				return err
+			}
 			var items []api.Key
-			q := client.KeyQuery{Group: args[0], Limit: 1000}
+			q := client.KeyQuery{Group: grp.ID, Limit: 1000}
 			for {
 				l, err := c.ListKeys(cmd.Context(), q)
 				if err != nil {
