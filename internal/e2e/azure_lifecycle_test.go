@@ -117,7 +117,7 @@ func TestAzureKeyLifecycleCLI(t *testing.T) {
 		t.Fatalf("delete (%d):\n%s", code, out)
 	}
 	out, _ = runCLI(t, env, tok, "azure", "key", "list", "payments")
-	if !strings.Contains(out, "soft-deleted in Azure") || !strings.Contains(out, time.Now().Add(7*24*time.Hour).Format("2006-01-02")[:4]) {
+	if !strings.Contains(out, "soft-deleted in Azure") || !strings.Contains(out, time.Now().Add(7 * 24 * time.Hour).Format("2006-01-02")[:4]) {
 		t.Fatalf("list after delete:\n%s", out)
 	}
 	out, code = runCLI(t, env, tok, "azure", "key", "remove", key, "--yes")
