@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -676,11 +675,11 @@ func (s *Service) RemoveAzureKey(ctx context.Context, p keyward.Principal, ref s
 	if err != nil {
 		return nil, err
 	}
-	s.logAzure(ctx, t0(out), keyward.LogInfo, "Removed purged Azure key from Keyward", fmt.Sprintf("%d virtual keys; escrow destroyed: %t", len(out.Removed), out.EscrowRemoved))
+	s.logAzure(ctx, firstRemoved(out), keyward.LogInfo, "Removed purged Azure key from Keyward", fmt.Sprintf("%d virtual keys; escrow destroyed: %t", len(out.Removed), out.EscrowRemoved))
 	return out, nil
 }
 
-func t0(r *RemovedAzureKey) *keyward.Object {
+func firstRemoved(r *RemovedAzureKey) *keyward.Object {
 	if len(r.Removed) == 0 {
 		return nil
 	}
@@ -715,12 +714,4 @@ func (s *Service) logAzure(ctx context.Context, o *keyward.Object, level keyward
 	if err := s.store.Update(context.WithoutCancel(ctx), func(tx keyward.Tx) error { return tx.AppendServiceLog(e) }); err != nil {
 		s.log.Error("service log", "group", o.GroupID, "err", err)
 	}
-}
-
-// trimVersions is for messages: at most a few version ids.
-func trimVersions(vs []string) string {
-	if len(vs) > 4 {
-		return strings.Join(vs[:4], ", ") + fmt.Sprintf(" and %d more", len(vs)-4)
-	}
-	return strings.Join(vs, ", ")
 }
