@@ -464,6 +464,9 @@ func (s *Service) RestoreAzureKey(ctx context.Context, p keyward.Principal, ref 
 		if c.State != keyward.CloudPurged {
 			return "", keyward.Errorf(keyward.EPRECONDITION, "Azure key %s is %s: only a purged key is restored from its backup%s", c.KeyName, c.State, recoverHint(c))
 		}
+		if err := noLiveVersion(tx, t); err != nil {
+			return "", err
+		}
 		if _, err := tx.GetEscrow(t.link.AccountID, t.link.GroupID, c.KeyName); keyward.IsCode(err, keyward.ENOTFOUND) {
 			return "", keyward.Errorf(keyward.EPRECONDITION, "Keyward holds no escrowed backup of Azure key %s (sync takes one)%s", c.KeyName, reimportHint(c))
 		} else if err != nil {
@@ -508,7 +511,7 @@ func (s *Service) runAzureRestore(ctx context.Context, run *jobs.Run, v keyward.
 	if keyward.IsCode(err, keyward.ECONFLICT) {
 		// The name is taken: by this restore, when an earlier answer was lost; otherwise
 		// Azure is still purging it (or someone made a key of that name meanwhile).
-		if ck, gerr := v.GetKey(ctx, prm.KeyName, ""); gerr == nil && s.knownVersion(ctx, link, prm.KeyName, ck.Version) {
+		if ck, gerr := v.GetKey(ctx, prm.KeyName, ""); gerr == nil && s.purgedVersion(ctx, link, prm.KeyName, ck.Version) {
 			err = nil
 		} else if keyward.IsCode(gerr, keyward.ENOTFOUND) {
 			err = keyward.Errorf(keyward.EUNAVAILABLE, "Azure is still purging key %s; the restore will be tried again", prm.KeyName)
@@ -526,13 +529,33 @@ func (s *Service) runAzureRestore(ctx context.Context, run *jobs.Run, v keyward.
 	return nil
 }
 
-// knownVersion reports whether the group has a virtual key of this key version.
-func (s *Service) knownVersion(ctx context.Context, link *keyward.AzureLink, name, version string) bool {
+// purgedVersion reports whether the group has a virtual key of this key version that
+// Azure had purged: a version the escrowed backup brings back.
+func (s *Service) purgedVersion(ctx context.Context, link *keyward.AzureLink, name, version string) bool {
 	err := s.store.View(ctx, func(tx keyward.Tx) error {
-		_, err := tx.GetCloudObject(link.AccountID, link.GroupID, name, version)
+		o, err := tx.GetCloudObject(link.AccountID, link.GroupID, name, version)
+		if err == nil && o.Cloud.State != keyward.CloudPurged {
+			return keyward.Errorf(keyward.ECONFLICT, "live")
+		}
 		return err
 	})
 	return err == nil
+}
+
+// noLiveVersion refuses to bring a purged key back while its name lives again in Azure
+// (re-imported, restored, or made anew and synced).
+func noLiveVersion(tx keyward.Tx, t *azureTarget) error {
+	vs, err := tx.ListCloudObjects(t.link.AccountID, t.link.GroupID, t.obj.Cloud.KeyName)
+	if err != nil {
+		return err
+	}
+	for _, v := range vs {
+		if v.Cloud.State != keyward.CloudPurged {
+			return keyward.Errorf(keyward.EPRECONDITION, "Azure key %s lives again in %s (version %s is %s): it cannot be brought back over it",
+				t.obj.Cloud.KeyName, t.link.Vault.Name, short(v.Cloud.Version), v.Cloud.State)
+		}
+	}
+	return nil
 }
 
 // resyncKey reads every version of a key back from Azure and records it (reviving purged
@@ -714,4 +737,32 @@ func (s *Service) logAzure(ctx context.Context, o *keyward.Object, level keyward
 	if err := s.store.Update(context.WithoutCancel(ctx), func(tx keyward.Tx) error { return tx.AppendServiceLog(e) }); err != nil {
 		s.log.Error("service log", "group", o.GroupID, "err", err)
 	}
+}
+
+// virtualKeyPatch refuses metadata changes that Azure owns on a virtual key: a change made
+// only in Keyward would be undone by the next sync. Its description stays Keyward's.
+func virtualKeyPatch(o *keyward.Object, in ObjectPatch) error {
+	if o.Cloud == nil {
+		return nil
+	}
+	switch {
+	case in.Tags != nil:
+		return keyward.Invalid("tags", "%q is a virtual key: its tags are its Azure key version's; set them with keyward azure key tag (POST /v1/keys/{id}/azure/tags)", o.Name)
+	case in.Name != nil && *in.Name != o.Name:
+		return keyward.Invalid("name", "%q is a virtual key: it is named after its Azure key and version", o.Name)
+	case in.Ops != nil:
+		return keyward.Invalid("ops", "%q is a virtual key: its operations are its Azure key's", o.Name)
+	case in.ActivationDate != nil || in.DeactivationDate != nil:
+		return keyward.Invalid("activation_date", "%q is a virtual key: its dates are its Azure key's", o.Name)
+	}
+	return nil
+}
+
+// virtualKeyTransition sends activation and deactivation of a virtual key to Azure, where
+// they take effect; marking one compromised stays Keyward's.
+func virtualKeyTransition(o *keyward.Object, t Transition) error {
+	if o.Cloud == nil || t == Compromise {
+		return nil
+	}
+	return keyward.Errorf(keyward.EPRECONDITION, "%q is a virtual key: %s it in Azure with keyward azure key %s (POST /v1/keys/{id}/azure/%s)", o.Name, t, t, t)
 }

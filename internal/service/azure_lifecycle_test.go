@@ -263,6 +263,18 @@ func TestAzureVaultRules(t *testing.T) {
 	wantCode(t, err, keyward.EPRECONDITION, "azure delete of a plain key")
 	_, err = s.RotateObject(ctx, p, a.ID, false)
 	wantCode(t, err, keyward.EPRECONDITION, "Keyward rotation of a virtual key")
+	// Nor are Azure's attributes changed in Keyward alone: the next sync would undo it.
+	tags := map[string]string{"x": "y"}
+	_, err = s.UpdateObject(ctx, p, a.ID, ObjectPatch{Tags: &tags})
+	wantCode(t, err, keyward.EINVALID, "Keyward-only tags on a virtual key")
+	_, err = s.ChangeState(ctx, p, a.ID, Deactivate)
+	wantCode(t, err, keyward.EPRECONDITION, "Keyward-only deactivation of a virtual key")
+	_, err = s.DestroyObject(ctx, p, a.ID)
+	wantCode(t, err, keyward.EPRECONDITION, "destroying a virtual key")
+	desc := "the HSM's AES key"
+	if _, err := s.UpdateObject(ctx, p, a.ID, ObjectPatch{Description: &desc}); err != nil {
+		t.Fatalf("a virtual key's description is Keyward's: %v", err)
+	}
 
 	// One change of a key at a time.
 	w.emu.SetChaos(akvemuLatency(300 * time.Millisecond))

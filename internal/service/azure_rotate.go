@@ -92,6 +92,9 @@ func (s *Service) ReimportAzureKey(ctx context.Context, p keyward.Principal, ref
 		case c.Source != SourceKeyward || c.SourceObjectID == "":
 			return "", keyward.Errorf(keyward.EPRECONDITION, "Azure key %s was born in Azure: Keyward does not have its material; restore it from its escrowed backup instead", c.KeyName)
 		}
+		if err := noLiveVersion(tx, t); err != nil {
+			return "", err
+		}
 		src, err := tx.GetObject(p.AccountID, c.SourceObjectID)
 		if keyward.IsCode(err, keyward.ENOTFOUND) {
 			return "", keyward.Errorf(keyward.EPRECONDITION, "the source key of Azure key %s no longer exists", c.KeyName)

@@ -119,6 +119,12 @@ func TestAzureRotateToKeyward(t *testing.T) {
 	if ck, err := w.vault("kw-std").GetKey(ctx, "tls", ""); err != nil || ck.Version != back.Cloud.Version {
 		t.Fatalf("Azure after re-import: %v, %v", ck, err)
 	}
+	// It lives again: neither a second re-import nor a restore of the purged versions may
+	// go over it.
+	_, err = s.ReimportAzureKey(ctx, p, rc.ID)
+	wantCode(t, err, keyward.EPRECONDITION, "re-import over a live key")
+	_, err = s.RestoreAzureKey(ctx, p, rc.ID)
+	wantCode(t, err, keyward.EPRECONDITION, "restore over a live key")
 	// The purged versions stay, marked purged, until removed; removing them keeps the
 	// live key's escrow.
 	res, err := s.RemoveAzureKey(ctx, p, rc.ID, true)
