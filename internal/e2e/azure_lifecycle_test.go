@@ -19,7 +19,7 @@ import (
 // startAzureEnv runs the Azure emulator (the development world, with immediate deletes)
 // and a Keyward server that reaches it over HTTPS through its proxy; it returns the
 // server, the admin's client and token, and the id of a group linked to vault.
-func startAzureEnv(t *testing.T, vault, kind string) (*akvemu.Emulator, *apptest.Env, *client.Client, string) {
+func startAzureEnv(t *testing.T, vault, kind string, opts ...apptest.Option) (*akvemu.Emulator, *apptest.Env, *client.Client, string) {
 	t.Helper()
 	cfg := akvemu.DevConfig()
 	cfg.Timing = akvemu.TimingConfig{PurgeDelay: akvemu.Duration(100 * time.Millisecond)}
@@ -34,7 +34,7 @@ func startAzureEnv(t *testing.T, vault, kind string) (*akvemu.Emulator, *apptest
 	ectx, cancel := context.WithCancel(context.Background())
 	served := make(chan error, 1)
 	go func() { served <- emu.Serve(ectx, ln) }()
-	env := apptest.StartWithAzure(t, keyward.TLSSettings{ProxyURL: "http://" + ln.Addr().String(), CACertPEM: string(emu.CACertPEM())})
+	env := apptest.StartWithAzure(t, keyward.TLSSettings{ProxyURL: "http://" + ln.Addr().String(), CACertPEM: string(emu.CACertPEM())}, opts...)
 	t.Cleanup(func() { env.Stop(); cancel(); <-served; emu.Close() })
 	_, admin := env.Bootstrap("Contoso", "admin@contoso.example")
 	_, err = admin.CreateCloudCredential(ctx, api.CloudCredentialInput{Name: "dev", TenantID: akvemu.DevTenantID, ClientID: akvemu.DevClientID,
@@ -72,8 +72,14 @@ func watchJobOK(t *testing.T, c *client.Client, j *api.Job, err error) *api.Job 
 
 // TestAzureKeyLifecycleCLI drives the lifecycle and rotation of an Azure key through the
 // REST API, the Go client and the keyward command, against the emulator.
-func TestAzureKeyLifecycleCLI(t *testing.T) {
-	emu, env, admin, group := startAzureEnv(t, "kw-standard", "standard")
+func TestAzureKeyLifecycleCLI(t *testing.T) { testAzureKeyLifecycleCLI(t) }
+
+// TestAzureKeyLifecycleCLIPostgres is the same on PostgreSQL (skipped without
+// KEYWARD_TEST_POSTGRES).
+func TestAzureKeyLifecycleCLIPostgres(t *testing.T) { testAzureKeyLifecycleCLI(t, apptest.WithPostgres(t)) }
+
+func testAzureKeyLifecycleCLI(t *testing.T, opts ...apptest.Option) {
+	emu, env, admin, group := startAzureEnv(t, "kw-standard", "standard", opts...)
 	if err := emu.SeedKeys("kw-standard", akvemu.SeedSpec{Count: 1, Prefix: "web", Kty: "RSA"}); err != nil {
 		t.Fatal(err)
 	}
