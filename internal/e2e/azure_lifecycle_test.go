@@ -76,7 +76,9 @@ func TestAzureKeyLifecycleCLI(t *testing.T) { testAzureKeyLifecycleCLI(t) }
 
 // TestAzureKeyLifecycleCLIPostgres is the same on PostgreSQL (skipped without
 // KEYWARD_TEST_POSTGRES).
-func TestAzureKeyLifecycleCLIPostgres(t *testing.T) { testAzureKeyLifecycleCLI(t, apptest.WithPostgres(t)) }
+func TestAzureKeyLifecycleCLIPostgres(t *testing.T) {
+	testAzureKeyLifecycleCLI(t, apptest.WithPostgres(t))
+}
 
 func testAzureKeyLifecycleCLI(t *testing.T, opts ...apptest.Option) {
 	emu, env, admin, group := startAzureEnv(t, "kw-standard", "standard", opts...)
