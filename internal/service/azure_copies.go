@@ -88,7 +88,7 @@ func (s *Service) RotateObjectAndCopies(ctx context.Context, p keyward.Principal
 			return err
 		}
 		for i := range chosen {
-			j, err := s.enqueueCopyRotation(tx, p, &chosen[i], r.New)
+			j, err := s.enqueueCopyRotation(tx, p, RequestID(ctx), &chosen[i], r.New)
 			if err != nil {
 				return err
 			}
@@ -130,7 +130,7 @@ func chooseCopies(tx keyward.Tx, p keyward.Principal, sourceID string, refs []st
 
 // enqueueCopyRotation enqueues the rotation of one copy to the new key, audited as a
 // request of its own.
-func (s *Service) enqueueCopyRotation(tx keyward.Tx, p keyward.Principal, cp *keyward.Object, nw *keyward.Object) (*keyward.Job, error) {
+func (s *Service) enqueueCopyRotation(tx keyward.Tx, p keyward.Principal, requestID string, cp *keyward.Object, nw *keyward.Object) (*keyward.Job, error) {
 	t, err := loadVirtualKey(tx, p, cp.ID, ActAzureKeyRotate)
 	if err != nil {
 		return nil, err
@@ -149,5 +149,5 @@ func (s *Service) enqueueCopyRotation(tx keyward.Tx, p keyward.Principal, cp *ke
 		return nil, err
 	}
 	return j, audit.Append(tx, keyward.AuditRecord{AccountID: p.AccountID, Time: s.clock.Now(), Actor: p.Actor(), ActorName: p.Name,
-		Action: ActAzureKeyRotate, Target: "object:" + t.obj.ID, Outcome: keyward.OutcomeSuccess, Detail: fmt.Sprintf("%s (job %s)", title, j.ID)})
+		Action: ActAzureKeyRotate, Target: "object:" + t.obj.ID, Outcome: keyward.OutcomeSuccess, RequestID: requestID, Detail: fmt.Sprintf("%s (job %s)", title, j.ID)})
 }

@@ -442,8 +442,15 @@ func (s *Service) PurgeAzureKey(ctx context.Context, p keyward.Principal, ref st
 
 func (s *Service) runAzurePurge(ctx context.Context, run *jobs.Run, v keyward.CloudVault, link *keyward.AzureLink, prm *azureKeyParams) error {
 	err := v.PurgeKey(ctx, prm.KeyName)
-	if keyward.IsCode(err, keyward.ENOTFOUND) && run.Job().Attempts > 1 {
-		err = nil // an earlier attempt purged it and its answer was lost
+	if keyward.IsCode(err, keyward.ENOTFOUND) {
+		// Gone already: purged by an earlier attempt whose answer was lost, by someone in
+		// Azure, or by Azure at the purge date. Unless it was recovered meanwhile.
+		if _, gerr := v.GetKey(ctx, prm.KeyName, ""); keyward.IsCode(gerr, keyward.ENOTFOUND) {
+			run.Log(keyward.LogWarn, "Azure key "+prm.KeyName+" was already purged", keyward.ErrorMessage(err))
+			err = nil
+		} else if gerr == nil {
+			err = keyward.Errorf(keyward.EPRECONDITION, "Azure key %s is live again (recovered in Azure): sync the group", prm.KeyName)
+		}
 	}
 	if err != nil {
 		run.Log(keyward.LogError, "Azure refused to purge key "+prm.KeyName, keyward.ErrorMessage(err))

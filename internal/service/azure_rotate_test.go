@@ -152,6 +152,13 @@ func TestAzureRotateHSMByBYOK(t *testing.T) {
 	if got.Cloud.KeyType != "RSA-HSM" || got.Cloud.Protection != "hsm" || got.KCV != rsaSrc.KCV || got.Cloud.Source != SourceKeyward {
 		t.Fatalf("BYOK rotation on Premium: kty %s protection %s kcv %s (want %s)", got.Cloud.KeyType, got.Cloud.Protection, got.KCV, rsaSrc.KCV)
 	}
+	w.createInAzure("kw-prem", "hsm-ec", "EC-HSM", 1)
+	w.sync("kw-prem")
+	ecSrc := w.keywardKey("ec-src", keyward.TypeEC, 0, "P-256")
+	w.ok(s.RotateAzureKey(ctx, p, "hsm-ec", ecSrc.ID))
+	if e := w.current("kw-prem", "hsm-ec"); e.Cloud.KeyType != "EC-HSM" || e.KCV != ecSrc.KCV {
+		t.Fatalf("BYOK rotation of an EC-HSM key: kty %s kcv %s (want %s)", e.Cloud.KeyType, e.KCV, ecSrc.KCV)
+	}
 	aesSrc := w.keywardKey("aes-src", keyward.TypeAES, 256, "")
 	w.ok(s.RotateAzureKey(ctx, p, "hsm-aes", aesSrc.ID))
 	a := w.current("kw-hsm", "hsm-aes")
