@@ -312,3 +312,56 @@ func TestAzureRotationThrottled(t *testing.T) {
 		}
 	}
 }
+
+// TestAzureJobsFailClearly: when Azure keeps failing, jobs give up with Azure's reason and
+// leave Keyward as it was: no version recorded that Azure did not make, and a key whose
+// backup cannot be escrowed is not deleted.
+func TestAzureJobsFailClearly(t *testing.T) {
+	w := newAzWorld(t, []string{"kw-std"})
+	ctx, s, p := w.ctx, w.s, w.admin
+	w.createInAzure("kw-std", "stuck", "EC", 1)
+	w.sync("kw-std")
+	before, err := w.escrow("kw-std", "stuck")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.emu.SetChaos(akvemu.ChaosConfig{Faults: []akvemu.FaultRule{
+		{Operation: "RotateKey", Kind: "503", Rate: 1},
+		{Operation: "BackupKey", Kind: "reset", Rate: 1},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	for name, start := range map[string]func() (*keyward.Job, error){
+		"rotate": func() (*keyward.Job, error) { return s.RotateAzureKey(ctx, p, "stuck", "") },
+		"delete": func() (*keyward.Job, error) { return s.DeleteAzureKey(ctx, p, "stuck", true) },
+	} {
+		j, err := start()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := w.wait(j)
+		if got.State != keyward.JobFailed || !strings.Contains(got.Error, "gave up after") || !strings.Contains(got.Error, "Azure") {
+			t.Errorf("%s: job %s, error %q: want a failure with Azure's reason", name, got.State, got.Error)
+		}
+		if got.Attempts != got.MaxAttempts {
+			t.Errorf("%s: %d attempts of %d", name, got.Attempts, got.MaxAttempts)
+		}
+		es, _ := s.ListServiceLog(ctx, p, w.group["kw-std"], keyward.ServiceLogFilter{JobID: got.ID, Levels: []keyward.LogLevel{keyward.LogError}})
+		if len(es) == 0 {
+			t.Errorf("%s: no ERROR line in the service log", name)
+		}
+	}
+	if err := w.emu.SetChaos(akvemu.ChaosConfig{}); err != nil {
+		t.Fatal(err)
+	}
+	if ck, err := w.vault("kw-std").GetKey(ctx, "stuck", ""); err != nil || !ck.Enabled {
+		t.Fatalf("the key was deleted without its backup: %v, %v", ck, err)
+	}
+	after, err := w.escrow("kw-std", "stuck")
+	if err != nil || string(after.Blob) != string(before.Blob) {
+		t.Fatalf("escrow changed or lost: %v", err)
+	}
+	if counts := w.checkConsistent("kw-std"); counts["stuck"] != 1 {
+		t.Fatalf("%d versions after failed rotations", counts["stuck"])
+	}
+}
