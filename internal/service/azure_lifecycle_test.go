@@ -287,3 +287,36 @@ func TestAzureVaultRules(t *testing.T) {
 	w.emu.SetChaos(akvemuLatency(0))
 	w.ok(j, nil)
 }
+
+// TestAzureKeyAccess: only the group's administrators change keys in Azure; its auditors
+// are refused (and the refusal audited); others do not see the key at all.
+func TestAzureKeyAccess(t *testing.T) {
+	w := newAzWorld(t, []string{"kw-std"})
+	ctx, s := w.ctx, w.s
+	w.createInAzure("kw-std", "acl", "EC", 1)
+	w.sync("kw-std")
+	user := func(email string) keyward.Principal {
+		au, err := s.AddUser(ctx, w.admin, NewUser{Email: email, Password: "long enough password", Role: keyward.RoleMember})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return keyward.Principal{Kind: keyward.KindUser, ID: au.User.ID, Name: email, AccountID: w.admin.AccountID, Role: keyward.RoleMember}
+	}
+	gadmin, gaud, outsider := user("gadmin@a.example"), user("gaud@a.example"), user("out@a.example")
+	for p, role := range map[keyward.Principal]keyward.GroupRole{gadmin: keyward.GroupAdministrator, gaud: keyward.GroupAuditor} {
+		if _, err := s.SetGroupMember(ctx, w.admin, w.group["kw-std"], keyward.KindUser, p.ID, role); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err := s.DeleteAzureKey(ctx, gaud, "acl", true)
+	wantCode(t, err, keyward.EFORBIDDEN, "a group auditor deletes")
+	_, err = s.RotateAzureKey(ctx, outsider, "acl", "")
+	wantCode(t, err, keyward.ENOTFOUND, "an outsider rotates")
+	_, err = s.RemoveAzureKey(ctx, outsider, "acl", true)
+	wantCode(t, err, keyward.ENOTFOUND, "an outsider removes")
+	w.ok(s.TagAzureKey(ctx, gadmin, "acl", map[string]string{"by": "group admin"}))
+	recs, err := s.ListAudit(ctx, w.admin, keyward.AuditFilter{Action: ActAzureKeyDelete, Outcome: keyward.OutcomeDenied})
+	if err != nil || len(recs) != 1 || recs[0].Actor != gaud.Actor() {
+		t.Fatalf("denied delete audited: %d records, %v", len(recs), err)
+	}
+}
