@@ -39,7 +39,6 @@ The life of a key in Azure:
   purged -> forgotten           keyward azure key remove --yes   (destroys the escrowed backup too)`,
 	}
 	var wait bool
-	cmd.PersistentFlags().BoolVar(&wait, "wait", false, "follow the job until it ends")
 	started := func(cmd *cobra.Command, c *client.Client, j *api.Job, what string) error {
 		if wait {
 			_, err := g.watchJob(cmd.Context(), c, j.ID, time.Second)
@@ -261,6 +260,9 @@ keyward key rotate KEY --azure-copies all (see keyward azure key copies).`,
 			}
 			return g.emit(l, func(t *tabwriter.Writer) { virtualKeyTable(t, l.Items) })
 		},
+	}
+	for _, c := range []*cobra.Command{tag, deactivate, activate, del, recoverCmd, purge, restore, reimport, rotate} {
+		c.Flags().BoolVar(&wait, "wait", false, "follow the job until it ends")
 	}
 	cmd.AddCommand(list, tag, deactivate, activate, del, recoverCmd, purge, restore, reimport, remove, rotate, copies)
 	return cmd
