@@ -17,8 +17,8 @@ import (
 
 // faultyChaos fails a share of every data-plane request to the vaults with 500s, 503s,
 // connection resets and hung connections.
-func faultyChaos(vaults ...string) akvemu.ChaosConfig {
-	c := akvemu.ChaosConfig{Seed: 20261123}
+func faultyChaos(seed uint64, vaults ...string) akvemu.ChaosConfig {
+	c := akvemu.ChaosConfig{Seed: seed}
 	for _, v := range vaults {
 		c.Faults = append(c.Faults,
 			akvemu.FaultRule{Operation: "*", Vault: v, Kind: "503", Rate: 0.12},
@@ -45,6 +45,10 @@ func (w *azWorld) settled(j *keyward.Job, err error) bool {
 			w.t.Errorf("job %s (%s) failed without a clear reason: %q", got.ID, got.Title, got.Error)
 		}
 		w.t.Logf("job %s (%s) failed: %s", got.ID, got.Title, got.Error)
+		es, _ := w.s.ListServiceLog(w.ctx, w.admin, got.GroupID, keyward.ServiceLogFilter{JobID: got.ID, Oldest: true, Limit: 100})
+		for _, e := range es {
+			w.t.Logf("  %s %s %s", e.Level, e.Message, e.Detail)
+		}
 		return false
 	}
 	w.t.Fatalf("job %s ended %s", got.ID, got.State)
@@ -109,6 +113,12 @@ func (w *azWorld) checkConsistent(vault string) map[string]int {
 // calls with 5xx, resets and hung connections injected: every job succeeds or fails with
 // a clear reason, and afterwards no virtual key is lost or duplicated and no escrow lost.
 func TestAzureJobsUnderFaults(t *testing.T) {
+	for _, seed := range []uint64{20261123, 7, 4242} {
+		t.Run(fmt.Sprint("seed ", seed), func(t *testing.T) { testJobsUnderFaults(t, seed) })
+	}
+}
+
+func testJobsUnderFaults(t *testing.T, seed uint64) {
 	w := newAzWorld(t, []string{"kw-std", "kw-prem"})
 	ctx, s, p := w.ctx, w.s, w.admin
 	for i, kty := range []string{"RSA", "EC", "RSA", "EC"} {
@@ -119,7 +129,7 @@ func TestAzureJobsUnderFaults(t *testing.T) {
 	w.sync("kw-prem")
 	src := w.keywardKey("src-rsa", keyward.TypeRSA, 2048, "")
 	hsrc := w.keywardKey("src-hsm", keyward.TypeRSA, 2048, "")
-	if err := w.emu.SetChaos(faultyChaos("kw-std", "kw-prem")); err != nil {
+	if err := w.emu.SetChaos(faultyChaos(seed, "kw-std", "kw-prem")); err != nil {
 		t.Fatal(err)
 	}
 

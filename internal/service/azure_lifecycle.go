@@ -407,6 +407,7 @@ func (s *Service) runAzureRecover(ctx context.Context, run *jobs.Run, v keyward.
 	}
 	n, err := s.resyncKey(ctx, run, v, link, prm, false, ActAzureKeyRecover, "recovered with every version")
 	if err != nil {
+		run.Log(keyward.LogError, "Could not read recovered key "+prm.KeyName+" back from Azure", keyward.ErrorMessage(err))
 		return jobErr(err)
 	}
 	run.Log(keyward.LogInfo, "Azure key "+prm.KeyName+" recovered", fmt.Sprintf("%d versions back", n))
@@ -525,11 +526,16 @@ func (s *Service) runAzureRestore(ctx context.Context, run *jobs.Run, v keyward.
 		}
 	}
 	if err != nil {
-		run.Log(keyward.LogError, "Azure refused to restore key "+prm.KeyName, keyward.ErrorMessage(err))
+		level, msg := keyward.LogError, "Azure refused to restore key "+prm.KeyName
+		if keyward.IsCode(err, keyward.EUNAVAILABLE) {
+			level, msg = keyward.LogWarn, "The restore of key "+prm.KeyName+" waits for Azure"
+		}
+		run.Log(level, msg, keyward.ErrorMessage(err))
 		return jobErr(err)
 	}
 	n, err := s.resyncKey(ctx, run, v, link, prm, true, ActAzureKeyRestore, "restored from its escrowed backup")
 	if err != nil {
+		run.Log(keyward.LogError, "Could not read restored key "+prm.KeyName+" back from Azure", keyward.ErrorMessage(err))
 		return jobErr(err)
 	}
 	run.Log(keyward.LogInfo, "Azure key "+prm.KeyName+" restored from escrow", fmt.Sprintf("%d versions back", n))
@@ -589,16 +595,13 @@ func (s *Service) resyncKey(ctx context.Context, run *jobs.Run, v keyward.CloudV
 // readVersions lists a key's versions with their full attributes and says which is the
 // current one.
 func readVersions(ctx context.Context, v keyward.CloudVault, name string) ([]keyward.CloudKey, string, error) {
-	var ids []string
-	if err := v.ListVersions(ctx, name, func(ck keyward.CloudKey) error {
-		ids = append(ids, ck.Version)
-		return nil
-	}); err != nil {
+	listed, err := listVersions(ctx, v, name)
+	if err != nil {
 		return nil, "", err
 	}
-	out := make([]keyward.CloudKey, 0, len(ids))
-	for _, id := range ids {
-		ck, err := v.GetKey(ctx, name, id)
+	out := make([]keyward.CloudKey, 0, len(listed))
+	for _, it := range listed {
+		ck, err := v.GetKey(ctx, name, it.Version)
 		if err != nil {
 			return nil, "", err
 		}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/keyward/keyward/internal/jobs"
 	"github.com/keyward/keyward/internal/kcrypto"
@@ -153,7 +154,11 @@ func (s *Service) makeVersion(ctx context.Context, run *jobs.Run, v keyward.Clou
 				prm.KeyName, keyward.ErrorMessage(err))
 		}
 		if err != nil {
-			run.Log(keyward.LogError, "Could not make a new version of key "+prm.KeyName, keyward.ErrorMessage(err))
+			level := keyward.LogError
+			if c := keyward.ErrorCode(err); c == keyward.EUNAVAILABLE || c == keyward.ERATELIMIT {
+				level = keyward.LogWarn // the job tries again
+			}
+			run.Log(level, "Could not make a new version of key "+prm.KeyName, keyward.ErrorMessage(err))
 			return jobErr(err)
 		}
 	}
@@ -221,16 +226,44 @@ func (s *Service) findMade(ctx context.Context, v keyward.CloudVault, name strin
 // versionIDs lists a key's version ids; none when the key does not exist (a purged key
 // being re-imported).
 func versionIDs(ctx context.Context, v keyward.CloudVault, name string) ([]string, error) {
-	ids := []string{}
-	err := v.ListVersions(ctx, name, func(ck keyward.CloudKey) error {
-		ids = append(ids, ck.Version)
-		return nil
-	})
+	vs, err := listVersions(ctx, v, name)
 	if keyward.IsCode(err, keyward.ENOTFOUND) {
-		err = nil
+		return []string{}, nil
+	}
+	ids := make([]string, 0, len(vs))
+	for _, ck := range vs {
+		ids = append(ids, ck.Version)
 	}
 	return ids, err
 }
+
+// listVersions lists a key's versions, trying the whole listing again when Azure is
+// throttling or failing. The connector cannot retry a failed page itself: the SDK's pager
+// keeps the first error it meets and returns it on every later call, so each try here
+// starts a new listing.
+func listVersions(ctx context.Context, v keyward.CloudVault, name string) ([]keyward.CloudKey, error) {
+	wait := 50 * time.Millisecond
+	for try := 1; ; try++ {
+		var out []keyward.CloudKey
+		err := v.ListVersions(ctx, name, func(ck keyward.CloudKey) error {
+			out = append(out, ck)
+			return nil
+		})
+		code := keyward.ErrorCode(err)
+		if err == nil || try == listTries || (code != keyward.EUNAVAILABLE && code != keyward.ERATELIMIT) {
+			return out, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, err
+		case <-time.After(max(wait, keyward.RetryAfter(err))):
+		}
+		wait = min(2*wait, 2*time.Second)
+	}
+}
+
+// listTries bounds the tries of one listing within a job attempt.
+const listTries = 4
 
 // callMake asks Azure for the new version.
 func (s *Service) callMake(ctx context.Context, run *jobs.Run, v keyward.CloudVault, link *keyward.AzureLink, prm *azureKeyParams, cp *versionCheckpoint) (*keyward.CloudKey, error) {
