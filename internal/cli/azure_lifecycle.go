@@ -264,7 +264,26 @@ keyward key rotate KEY --azure-copies all (see keyward azure key copies).`,
 	for _, c := range []*cobra.Command{tag, deactivate, activate, del, recoverCmd, purge, restore, reimport, rotate} {
 		c.Flags().BoolVar(&wait, "wait", false, "follow the job until it ends")
 	}
-	cmd.AddCommand(list, tag, deactivate, activate, del, recoverCmd, purge, restore, reimport, remove, rotate, copies)
+	show := &cobra.Command{
+		Use: "show KEY", Short: "Show a virtual key with its Azure details", Args: exactArgs("KEY"),
+		Example: `  keyward azure key show payments
+  keyward -o json azure key show "payments (3f9a1c2e)"`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			k, err := c.GetKey(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			if k.Azure == nil {
+				return fmt.Errorf("%q is not a virtual key: it is not in an Azure group (see keyward key show)", k.Name)
+			}
+			return g.emit(k, func(t *tabwriter.Writer) { virtualKeyFields(t, k) })
+		},
+	}
+	cmd.AddCommand(list, show, tag, deactivate, activate, del, recoverCmd, purge, restore, reimport, remove, rotate, copies)
 	return cmd
 }
 
@@ -328,3 +347,22 @@ func virtualKeyTable(t *tabwriter.Writer, ks []api.Key) {
 }
 
 func shortVersion(v string) string { return v[:min(8, len(v))] }
+
+// virtualKeyFields prints one virtual key with its Azure side.
+func virtualKeyFields(t *tabwriter.Writer, k *api.Key) {
+	a := k.Azure
+	state := a.State
+	if state == "soft-deleted" {
+		state = "soft-deleted in Azure"
+	}
+	source := a.Source
+	if a.SourceKey != "" {
+		source += " (Keyward key " + a.SourceKey + ")"
+	}
+	fields(t, "ID", k.ID, "NAME", k.Name, "GROUP", k.Group, "VAULT", a.Vault, "AZURE KEY", a.KeyName, "VERSION", a.Version,
+		"CURRENT", a.Current, "KEY ID", a.KID, "KEY TYPE", a.KeyType, "PROTECTION", a.Protection, "SOURCE", source,
+		"STATE IN AZURE", state, "KEYWARD STATE", k.State, "AZURE OPS", a.Ops, "KCV", k.KCV, "TAGS", formatTags(k.Tags),
+		"NOT BEFORE", derefTime(a.NotBefore), "EXPIRES", derefTime(a.Expires), "CREATED IN AZURE", derefTime(a.Created),
+		"UPDATED IN AZURE", derefTime(a.Updated), "RECOVERY LEVEL", a.RecoveryLevel, "DELETED", derefTime(a.DeletedAt),
+		"PURGE DATE", derefTime(a.ScheduledPurge))
+}

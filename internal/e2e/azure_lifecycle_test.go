@@ -128,6 +128,10 @@ func testAzureKeyLifecycleCLI(t *testing.T, opts ...apptest.Option) {
 	if !strings.Contains(out, "soft-deleted in Azure") || !strings.Contains(out, time.Now().Add(7 * 24 * time.Hour).Format("2006-01-02")[:4]) {
 		t.Fatalf("list after delete:\n%s", out)
 	}
+	out, code = runCLI(t, env, tok, "azure", "key", "show", key)
+	if code != 0 || !strings.Contains(out, "soft-deleted in Azure") || !strings.Contains(out, "PURGE DATE") || !strings.Contains(out, "https://kw-standard.vault.azure.net/keys/"+key+"/") {
+		t.Fatalf("show after delete (%d):\n%s", code, out)
+	}
 	out, code = runCLI(t, env, tok, "azure", "key", "remove", key, "--yes")
 	if code == 0 || !strings.Contains(out, "purged") {
 		t.Fatalf("remove before purge (%d):\n%s", code, out)
