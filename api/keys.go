@@ -186,6 +186,9 @@ func (r *KeyCopy) Validate() error { return required("group", r.Group) }
 // KeyRotate replaces a key with new material of the same type.
 type KeyRotate struct {
 	DeactivateOld bool `json:"deactivate_old,omitempty"`
+	// AzureCopies are linked Azure copies (ids or names of their virtual keys, or "all") to
+	// rotate to the new material too, each by a job (GET /v1/keys/{id}/azure-copies).
+	AzureCopies []string `json:"azure_copies,omitempty"`
 }
 
 // Validate checks the request's shape.
@@ -193,8 +196,9 @@ func (r *KeyRotate) Validate() error { return nil }
 
 // KeyRotated is the new key and the old one it replaced.
 type KeyRotated struct {
-	New Key `json:"new"`
-	Old Key `json:"old"`
+	New  Key   `json:"new"`
+	Old  Key   `json:"old"`
+	Jobs []Job `json:"jobs,omitempty"` // the rotations of the chosen Azure copies
 }
 
 // KeyLink relates two keys: copies and rotations, seen from one of them.

@@ -377,24 +377,37 @@ func newKeyCopyCmd(g *globals) *cobra.Command {
 
 func newKeyRotateCmd(g *globals) *cobra.Command {
 	var deactivate bool
+	var azureCopies []string
 	cmd := &cobra.Command{
 		Use: "rotate ID", Short: "Replace a key with new material; the name moves to the new key", Args: exactArgs("ID"),
-		Example: `  keyward key rotate payments-aes --deactivate-old`,
+		Long: `Replace a key with new material of the same type. The new key takes the name, group,
+operations and tags; the old one is renamed "NAME (rotated TIME)" and keeps a link to it.
+
+A key copied into Azure has linked Azure copies (keyward azure key copies ID). --azure-copies
+rotates the chosen ones too, in the same step: each gets the new material as a new version of its
+Azure key, by a job of its own (followed with keyward job watch).`,
+		Example: `  keyward key rotate payments-aes --deactivate-old
+  keyward key rotate signing --azure-copies all
+  keyward key rotate signing --azure-copies signing_copy1,signing_copy2`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := g.client()
 			if err != nil {
 				return err
 			}
-			r, err := c.RotateKey(cmd.Context(), args[0], api.KeyRotate{DeactivateOld: deactivate})
+			r, err := c.RotateKey(cmd.Context(), args[0], api.KeyRotate{DeactivateOld: deactivate, AzureCopies: azureCopies})
 			if err != nil {
 				return err
 			}
 			return g.emit(r, func(t *tabwriter.Writer) {
 				fmt.Fprintf(t, "Rotated %q: new key %s (KCV %s).\nThe old key %s is now %q (%s).\n", r.New.Name, r.New.ID, r.New.KCV, r.Old.ID, r.Old.Name, r.Old.State)
+				for _, j := range r.Jobs {
+					fmt.Fprintf(t, "%s: job %s (keyward job watch %s)\n", j.Title, j.ID, j.ID)
+				}
 			})
 		},
 	}
 	cmd.Flags().BoolVar(&deactivate, "deactivate-old", false, "deactivate the old key in the same call")
+	cmd.Flags().StringSliceVar(&azureCopies, "azure-copies", nil, "linked Azure copies to rotate too: all, or ids/names")
 	return cmd
 }
 

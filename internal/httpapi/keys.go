@@ -182,12 +182,16 @@ func (s *Server) keyHandlers(m map[string]handler) {
 		if err := decodeBody(r, &in); err != nil {
 			return nil, err
 		}
-		res, err := s.svc.RotateObject(r.Context(), p, r.PathValue("id"), in.DeactivateOld)
+		res, err := s.svc.RotateObjectAndCopies(r.Context(), p, r.PathValue("id"), in.DeactivateOld, in.AzureCopies)
 		if err != nil {
 			return nil, err
 		}
 		t := now()
-		return api.KeyRotated{New: toKey(res.New, t), Old: toKey(res.Old, t)}, nil
+		out := api.KeyRotated{New: toKey(res.New, t), Old: toKey(res.Old, t)}
+		for i := range res.Jobs {
+			out.Jobs = append(out.Jobs, toJob(&res.Jobs[i]))
+		}
+		return out, nil
 	}
 	for id, t := range map[string]service.Transition{"activateKey": service.Activate, "deactivateKey": service.Deactivate, "compromiseKey": service.Compromise} {
 		m[id] = func(r *http.Request, p keyward.Principal) (any, error) {

@@ -29,6 +29,9 @@ type CloudTx interface {
 	// ListCloudObjects returns a group's virtual keys of one Azure key ("" for every key),
 	// by key name and creation time.
 	ListCloudObjects(accountID, groupID, keyName string) ([]Object, error)
+	// DeleteCloudObject removes the virtual key of one Azure key version, with its tags
+	// (ENOTFOUND when there is none). Plain objects are never deleted this way.
+	DeleteCloudObject(accountID, groupID, keyName, version string) error
 
 	// PutEscrow stores (or replaces) a key's escrowed backup.
 	PutEscrow(e *Escrow) error

@@ -429,6 +429,9 @@ func (s *Service) UpdateObject(ctx context.Context, p keyward.Principal, ref str
 		if o.State == keyward.StateDestroyed {
 			return keyward.Errorf(keyward.EPRECONDITION, "object %q is destroyed", o.Name)
 		}
+		if err := virtualKeyPatch(o, in); err != nil {
+			return err
+		}
 		var changed []string
 		if in.Name != nil && *in.Name != o.Name {
 			if err := keyward.ValidateName("name", *in.Name); err != nil {
@@ -525,6 +528,9 @@ func (s *Service) ChangeState(ctx context.Context, p keyward.Principal, ref stri
 			return err
 		}
 		op.target = "object:" + o.ID
+		if err := virtualKeyTransition(o, t); err != nil {
+			return err
+		}
 		if err := s.transition(o, t); err != nil {
 			return err
 		}
@@ -563,6 +569,9 @@ func (s *Service) DestroyObject(ctx context.Context, p keyward.Principal, ref st
 		op.target = "object:" + o.ID
 		if o.State == keyward.StateDestroyed {
 			return keyward.Errorf(keyward.EPRECONDITION, "object %q is already destroyed", o.Name)
+		}
+		if o.Cloud != nil {
+			return keyward.Errorf(keyward.EPRECONDITION, "%q is a virtual key: its material is in Azure; delete and purge it there (keyward azure key delete, purge)", o.Name)
 		}
 		now := s.clock.Now()
 		o.State, o.DestroyedAt, o.UpdatedAt = keyward.StateDestroyed, now, now

@@ -185,8 +185,23 @@ type Rotated struct {
 // the name, group, operations and tags; the old one is renamed "NAME (rotated TIME)", keeps
 // a link to its replacement and is deactivated in the same call when asked.
 func (s *Service) RotateObject(ctx context.Context, p keyward.Principal, ref string, deactivateOld bool) (*Rotated, error) {
-	var res Rotated
+	var res *Rotated
 	err := s.change(ctx, p, ActObjectRotate, "object:"+ref, func(tx keyward.Tx, op *op) error {
+		var err error
+		res, err = s.rotateInTx(tx, p, op, ref, deactivateOld)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// rotateInTx is RotateObject's work in tx, for use cases that do more in the same
+// transaction (rotating the key's Azure copies).
+func (s *Service) rotateInTx(tx keyward.Tx, p keyward.Principal, op *op, ref string, deactivateOld bool) (*Rotated, error) {
+	var res Rotated
+	err := func() error {
 		old, err := loadObject(tx, p, ref, ActObjectRotate)
 		if err != nil {
 			return err
@@ -240,7 +255,7 @@ func (s *Service) RotateObject(ctx context.Context, p keyward.Principal, ref str
 		}
 		return tx.CreateLink(&keyward.Link{ID: newID(), AccountID: p.AccountID, Kind: keyward.LinkRotation, SourceID: old.ID,
 			TargetID: nw.ID, TargetGroup: nw.GroupID, CreatedAt: now, CreatedBy: p.Actor()})
-	})
+	}()
 	if err != nil {
 		return nil, err
 	}
@@ -251,6 +266,8 @@ func rotatable(o *keyward.Object) error {
 	switch {
 	case o.State == keyward.StateDestroyed:
 		return keyward.Errorf(keyward.EPRECONDITION, "object %q is destroyed", o.Name)
+	case o.Cloud != nil:
+		return keyward.Errorf(keyward.EPRECONDITION, "%q is a virtual key: its material is in Azure; rotate it there (keyward azure key rotate)", o.Name)
 	case o.Type == keyward.TypeCertificate || o.PublicOnly:
 		return keyward.Errorf(keyward.EPRECONDITION, "object %q holds only a public key or certificate: Keyward cannot make new material for it; import the replacement instead", o.Name)
 	case o.Type == keyward.TypeSecret:

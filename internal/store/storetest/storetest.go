@@ -47,6 +47,7 @@ func Run(t *testing.T, h Harness) {
 		{"AzureLinks", testAzureLinks},
 		{"VirtualKeysAndEscrow", testVirtualKeysAndEscrow},
 		{"CloudRewrap", testCloudRewrap},
+		{"DeleteVirtualKeys", testDeleteVirtualKeys},
 		{"Jobs", testJobsSuite},
 	}
 	for _, tc := range tests {
