@@ -48,6 +48,7 @@ func Run(t *testing.T, h Harness) {
 		{"VirtualKeysAndEscrow", testVirtualKeysAndEscrow},
 		{"CloudRewrap", testCloudRewrap},
 		{"Jobs", testJobsSuite},
+		{"JobSecrets", testJobSecrets},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
