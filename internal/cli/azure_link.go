@@ -163,5 +163,6 @@ cost no calls of their own.`,
 	}
 	syncCmd.Flags().BoolVar(&wait, "wait", false, "follow the job until it ends")
 	cmd.AddCommand(link, show, update, test, unlink, syncCmd)
+	cmd.AddCommand(newAzureKeyCmd(g))
 	return cmd
 }

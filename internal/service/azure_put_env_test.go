@@ -179,23 +179,6 @@ func (e *azureEnv) object(ref string) *keyward.Object {
 	return o
 }
 
-// vaultKeys lists a vault's key names through the connector, as Azure has them.
-func (e *azureEnv) vaultKeys(kind keyward.VaultKind) []string {
-	e.t.Helper()
-	v, _, err := e.s.vaultOf(context.Background(), e.admin.AccountID, e.groups[kind])
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	var names []string
-	if err := v.ListKeys(context.Background(), func(it keyward.CloudKeyItem) error {
-		names = append(names, it.Name)
-		return nil
-	}); err != nil {
-		e.t.Fatalf("list %s: %v", kind, err)
-	}
-	return names
-}
-
 // noKEKs fails when a vault holds a key-exchange key, live or soft-deleted.
 func (e *azureEnv) noKEKs() {
 	e.t.Helper()

@@ -30,7 +30,7 @@ type putCheckpoint struct {
 
 // PutResult is what a put job made.
 type PutResult struct {
-	ObjectID       string `json:"object_id"`  // the virtual key
+	ObjectID       string `json:"key"`        // the virtual key
 	Name           string `json:"name"`       // its name in Keyward
 	AzureName      string `json:"azure_name"` // the Azure key's name
 	Version        string `json:"version"`
@@ -38,7 +38,7 @@ type PutResult struct {
 	KeyType        string `json:"kty"`
 	Protection     string `json:"protection"`
 	BYOK           bool   `json:"byok,omitempty"` // imported as a BYOK transfer blob
-	SourceObjectID string `json:"source_object_id,omitempty"`
+	SourceObjectID string `json:"source_key,omitempty"`
 	// Resumed says an earlier attempt had made the key and this one recorded it.
 	Resumed     bool `json:"resumed,omitempty"`
 	KEKsRemoved int  `json:"keks_removed,omitempty"`
