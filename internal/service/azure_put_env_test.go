@@ -59,15 +59,33 @@ func emuConfig() akvemu.Config {
 	}
 }
 
+// envConfig is what a test may change before the world starts.
+type envConfig struct {
+	emu  akvemu.Config
+	conn azure.Options
+}
+
+func connOptions() azure.Options {
+	return azure.Options{
+		Retry: azure.RetryOptions{
+			ThrottleBackoff:  []time.Duration{5 * time.Millisecond, 10 * time.Millisecond, 20 * time.Millisecond, 40 * time.Millisecond},
+			TransientBackoff: 2 * time.Millisecond, TransientBackoffMax: 20 * time.Millisecond,
+			AttemptTimeout: 3 * time.Second, PollInterval: 10 * time.Millisecond, SettleTimeout: 15 * time.Second,
+		},
+		Throttle: azure.ThrottleOptions{Window: 200 * time.Millisecond, Share: 1},
+	}
+}
+
 // newAzureEnv starts the emulator, a service with a running job runner, an account whose
 // admin has linked one group to each vault, and a regular group.
-func newAzureEnv(t *testing.T, mutate ...func(*akvemu.Config)) *azureEnv {
+func newAzureEnv(t *testing.T, mutate ...func(*envConfig)) *azureEnv {
 	t.Helper()
 	ctx := context.Background()
-	cfg := emuConfig()
+	ec := envConfig{emu: emuConfig(), conn: connOptions()}
 	for _, m := range mutate {
-		m(&cfg)
+		m(&ec)
 	}
+	cfg := ec.emu
 	emu, err := akvemu.New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -89,14 +107,7 @@ func newAzureEnv(t *testing.T, mutate ...func(*akvemu.Config)) *azureEnv {
 	t.Cleanup(func() { st.Close() })
 	kr, _ := seal.NewKeyring(time.Now())
 	sl, _ := seal.New(kr)
-	conn := azure.New(azure.Options{
-		Retry: azure.RetryOptions{
-			ThrottleBackoff:  []time.Duration{5 * time.Millisecond, 10 * time.Millisecond, 20 * time.Millisecond, 40 * time.Millisecond},
-			TransientBackoff: 2 * time.Millisecond, TransientBackoffMax: 20 * time.Millisecond,
-			AttemptTimeout: 3 * time.Second, PollInterval: 10 * time.Millisecond, SettleTimeout: 15 * time.Second,
-		},
-		Throttle: azure.ThrottleOptions{Window: 200 * time.Millisecond, Share: 1},
-	})
+	conn := azure.New(ec.conn)
 	runner := jobs.New(jobs.Options{Store: st, Poll: 50 * time.Millisecond, Lease: 5 * time.Second,
 		Backoff: jobs.Backoff{Base: 20 * time.Millisecond, Max: 200 * time.Millisecond}, ProgressEvery: 10 * time.Millisecond})
 	s, err := New(ctx, Options{Store: st, Sealer: sl, FastPasswordHashing: true, DataDir: t.TempDir(), Cloud: conn, Jobs: runner,
@@ -177,6 +188,23 @@ func (e *azureEnv) object(ref string) *keyward.Object {
 		e.t.Fatalf("get %s: %v", ref, err)
 	}
 	return o
+}
+
+// vaultKeys lists a vault's key names through the connector, as Azure has them.
+func (e *azureEnv) vaultKeys(kind keyward.VaultKind) []string {
+	e.t.Helper()
+	v, _, err := e.s.vaultOf(context.Background(), e.admin.AccountID, e.groups[kind])
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	var names []string
+	if err := v.ListKeys(context.Background(), func(it keyward.CloudKeyItem) error {
+		names = append(names, it.Name)
+		return nil
+	}); err != nil {
+		e.t.Fatalf("list %s: %v", kind, err)
+	}
+	return names
 }
 
 // noKEKs fails when a vault holds a key-exchange key, live or soft-deleted.

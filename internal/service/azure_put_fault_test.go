@@ -1,0 +1,219 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/keyward/keyward/internal/akvemu"
+	"github.com/keyward/keyward/internal/kcrypto"
+	"github.com/keyward/keyward/internal/keyward"
+)
+
+// Imports, copies and BYOK transfers while the emulator throttles (429 with Retry-After),
+// fails (500, 503), hangs until the client gives up, and resets connections: every job ends
+// succeeded or failed with a reason; each job that succeeded has exactly one virtual key;
+// every key Keyward made in a vault is recorded (none lost); no key-exchange key is left.
+func TestPutSurvivesFaults(t *testing.T) {
+	e := newAzureEnv(t, func(c *envConfig) {
+		// The emulator enforces Azure's limits in a short window and the connector does not
+		// budget ahead, so that creates meet real 429s.
+		c.emu.Throttle = akvemu.ThrottleConfig{Window: akvemu.Duration(2 * time.Second)}
+		c.conn.Throttle.Disabled = true
+	})
+	ctx := context.Background()
+	var plainKeys []string
+	for i := range 4 {
+		name := fmt.Sprintf("src-%d", i)
+		if _, err := e.s.GenerateObject(ctx, e.admin, ObjectSpec{GroupID: e.plain, Name: name,
+			Ops: []keyward.Operation{keyward.OpSign, keyward.OpVerify, keyward.OpExport}}, keyward.TypeEC, 0, "P-256"); err != nil {
+			t.Fatal(err)
+		}
+		plainKeys = append(plainKeys, name)
+	}
+	aes, _ := kcrypto.Generate(kcrypto.Spec{Type: kcrypto.AES, Bits: 256})
+	aesRaw, _ := aes.Marshal()
+	rsa, _ := kcrypto.Generate(kcrypto.Spec{Type: kcrypto.RSA, Bits: 2048})
+	rsaDER, _ := rsa.Marshal()
+
+	faults := []akvemu.FaultRule{
+		{Operation: "ImportKey", Kind: "503", Rate: 0.35},
+		{Operation: "CreateKey", Kind: "reset", Rate: 0.3},
+		{Operation: "DeleteKey", Kind: "timeout", Rate: 0.3, Hang: akvemu.Duration(300 * time.Millisecond)},
+		{Operation: "PurgeDeletedKey", Kind: "500", Rate: 0.3},
+		{Operation: "GetKey", Kind: "reset", Rate: 0.2},
+		{Operation: "GetDeletedKey", Kind: "503", Rate: 0.2},
+	}
+	if err := e.emu.SetChaos(akvemu.ChaosConfig{Seed: 42, Faults: faults}); err != nil {
+		t.Fatal(err)
+	}
+	type started struct {
+		job  *keyward.Job
+		kind keyward.VaultKind
+	}
+	var mu sync.Mutex
+	var all []started
+	add := func(kind keyward.VaultKind, j *keyward.Job, err error) {
+		if err != nil {
+			t.Errorf("enqueue: %v", err)
+			return
+		}
+		mu.Lock()
+		all = append(all, started{j, kind})
+		mu.Unlock()
+	}
+	prem, hsm, std := e.groups[keyward.VaultPremium], e.groups[keyward.VaultManagedHSM], e.groups[keyward.VaultStandard]
+	for i := range 4 {
+		j, err := e.s.ImportIntoAzure(ctx, e.admin, AzureImport{ImportRequest: ImportRequest{Type: keyward.TypeAES, Format: "raw", Material: aesRaw},
+			AzureKeyInput: AzureKeyInput{GroupID: hsm, AzureName: fmt.Sprintf("f-aes-%d", i)}})
+		add(keyward.VaultManagedHSM, j, err)
+		j, err = e.s.ImportIntoAzure(ctx, e.admin, AzureImport{ImportRequest: ImportRequest{Format: "der", Material: rsaDER},
+			AzureKeyInput: AzureKeyInput{GroupID: prem, AzureName: fmt.Sprintf("f-rsa-%d", i)}})
+		add(keyward.VaultPremium, j, err)
+	}
+	for i, name := range plainKeys {
+		g, kind := []string{std, prem, hsm, prem}[i], []keyward.VaultKind{keyward.VaultStandard, keyward.VaultPremium, keyward.VaultManagedHSM, keyward.VaultPremium}[i]
+		j, err := e.s.CopyToAzure(ctx, e.admin, AzureCopy{Source: name, AzureKeyInput: AzureKeyInput{GroupID: g}})
+		add(kind, j, err)
+	}
+	for i := range 3 {
+		j, err := e.s.GenerateInAzure(ctx, e.admin, AzureGenerate{Type: keyward.TypeRSA, AzureKeyInput: AzureKeyInput{GroupID: prem, AzureName: fmt.Sprintf("f-gen-%d", i)}})
+		add(keyward.VaultPremium, j, err)
+	}
+	succeeded := map[keyward.VaultKind]map[string]bool{}
+	for _, st := range all {
+		j := e.wait(st.job)
+		switch j.State {
+		case keyward.JobSucceeded:
+			var res PutResult
+			if err := jobResult(j, &res); err != nil || res.ObjectID == "" {
+				t.Fatalf("%s: result %+v %v", j.Title, res, err)
+			}
+			if succeeded[st.kind] == nil {
+				succeeded[st.kind] = map[string]bool{}
+			}
+			succeeded[st.kind][res.AzureName] = true
+		case keyward.JobFailed:
+			if j.Error == "" || strings.Contains(j.Error, "internal error") {
+				t.Errorf("%s failed without a clear reason: %q", j.Title, j.Error)
+			}
+			t.Logf("%s failed: %s", j.Title, j.Error)
+		default:
+			t.Fatalf("%s ended %s", j.Title, j.State)
+		}
+	}
+	stats := e.emu.Stats()
+	t.Logf("emulator: %d requests, %d throttled, %d faulted", stats.Requests, stats.Throttled, stats.Faulted)
+	if stats.Faulted == 0 || stats.Throttled == 0 {
+		t.Fatalf("the test injected too little: %d faults, %d 429s", stats.Faulted, stats.Throttled)
+	}
+	if err := e.emu.SetChaos(akvemu.ChaosConfig{}); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, kind := range []keyward.VaultKind{keyward.VaultStandard, keyward.VaultPremium, keyward.VaultManagedHSM} {
+		objs := map[string]int{}
+		if err := e.st.View(ctx, func(tx keyward.Tx) error {
+			os, err := tx.ListCloudObjects(e.admin.AccountID, e.groups[kind], "")
+			for _, o := range os {
+				objs[o.Cloud.KeyName]++
+			}
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		for name := range succeeded[kind] {
+			if objs[name] != 1 {
+				t.Errorf("%s: %d virtual keys for %s, want 1", kind, objs[name], name)
+			}
+			n++
+		}
+		for _, name := range e.vaultKeys(kind) {
+			if !strings.HasPrefix(name, "keyward-kek") && objs[name] == 0 {
+				t.Errorf("%s holds %s, which Keyward made but did not record", kind, name)
+			}
+		}
+	}
+	if n < len(all)/2 {
+		t.Errorf("only %d of %d jobs succeeded: the faults are too many for the retries to be tested", n, len(all))
+	}
+	e.noKEKs()
+}
+
+// loseAnswers lets requests whose path contains one of the markers reach Azure, then
+// drops the answer, the first time each, as a connection that breaks on the way back.
+type loseAnswers struct {
+	next    http.RoundTripper
+	mu      sync.Mutex
+	markers map[string]bool // marker -> already lost once
+}
+
+func (l *loseAnswers) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := l.next.RoundTrip(r)
+	if err != nil {
+		return resp, err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for m, done := range l.markers {
+		if !done && strings.Contains(r.URL.Path, m) && (r.Method == http.MethodPut || r.Method == http.MethodPost) {
+			l.markers[m] = true
+			resp.Body.Close()
+			return nil, errors.New("connection reset by peer (answer lost on the way back)")
+		}
+	}
+	return resp, nil
+}
+
+// When Azure made the key but its answer was lost, the next attempt of the job finds the
+// version it made (by its keyward-job tag) and records it: one key in Azure, one virtual
+// key, no second import. A BYOK import whose answer is lost also removes its exchange key.
+func TestPutAdoptsWhatALostAnswerMade(t *testing.T) {
+	lose := &loseAnswers{markers: map[string]bool{"/keys/lost-gen": false, "/keys/lost-byok": false, "/keys/lost-jwk": false}}
+	e := newAzureEnv(t, func(c *envConfig) {
+		c.conn.Retry.Transient = -1 // the connector gives up at once: the job retries
+		c.conn.WrapTransport = func(next http.RoundTripper) http.RoundTripper { lose.next = next; return lose }
+	})
+	ctx := context.Background()
+	rsa, _ := kcrypto.Generate(kcrypto.Spec{Type: kcrypto.RSA, Bits: 2048})
+	der, _ := rsa.Marshal()
+	jobs := []struct {
+		kind keyward.VaultKind
+		name string
+		run  func(g string) (*keyward.Job, error)
+	}{
+		{keyward.VaultPremium, "lost-gen", func(g string) (*keyward.Job, error) {
+			return e.s.GenerateInAzure(ctx, e.admin, AzureGenerate{Type: keyward.TypeEC, AzureKeyInput: AzureKeyInput{GroupID: g, AzureName: "lost-gen"}})
+		}},
+		{keyward.VaultManagedHSM, "lost-byok", func(g string) (*keyward.Job, error) {
+			return e.s.ImportIntoAzure(ctx, e.admin, AzureImport{ImportRequest: ImportRequest{Material: der}, AzureKeyInput: AzureKeyInput{GroupID: g, AzureName: "lost-byok"}})
+		}},
+		{keyward.VaultStandard, "lost-jwk", func(g string) (*keyward.Job, error) {
+			return e.s.ImportIntoAzure(ctx, e.admin, AzureImport{ImportRequest: ImportRequest{Material: der}, AzureKeyInput: AzureKeyInput{GroupID: g, AzureName: "lost-jwk"}})
+		}},
+	}
+	for _, tc := range jobs {
+		j, err := tc.run(e.groups[tc.kind])
+		res := e.succeeded(j, err)
+		done := e.wait(j)
+		if !res.Resumed || done.Attempts != 2 {
+			t.Fatalf("%s: result %+v after %d attempts, want it resumed on attempt 2", tc.name, res, done.Attempts)
+		}
+		v, _, _ := e.s.vaultOf(ctx, e.admin.AccountID, e.groups[tc.kind])
+		versions := 0
+		if err := v.ListVersions(ctx, tc.name, func(keyward.CloudKey) error { versions++; return nil }); err != nil || versions != 1 {
+			t.Fatalf("%s: %d versions in Azure (%v), want 1", tc.name, versions, err)
+		}
+	}
+	for m, lost := range lose.markers {
+		if !lost {
+			t.Errorf("no answer to %s was lost: the test tested nothing", m)
+		}
+	}
+	e.noKEKs()
+}
