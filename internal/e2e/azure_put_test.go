@@ -122,6 +122,12 @@ func TestAzureKeyCLI(t *testing.T) {
 	if err != nil || cp.Azure == nil || cp.Azure.SourceKey != src.ID || cp.Azure.KeyType != "EC-HSM" || cp.KCV != src.KCV {
 		t.Fatalf("second copy %+v %v", cp, err)
 	}
+	// The group's service log, named by the group's name, tells the BYOK steps.
+	out, code = runCLI(t, env, tok, "log", "list", "--group", "az-managed-hsm")
+	if code != 0 || !strings.Contains(out, "Created the key-exchange key keyward-kek-") || !strings.Contains(out, "Deleted the key-exchange key keyward-kek-") ||
+		!strings.Contains(out, `is the virtual key "data-aes" (oct-HSM, hsm protection, BYOK transfer)`) {
+		t.Fatalf("log list: %d\n%s", code, out)
+	}
 	for _, vault := range []string{"kw-std", "kw-prem", "kw-hsm"} {
 		live, deleted := w.keys(t, vault)
 		if len(keks(live))+len(keks(deleted)) != 0 {
