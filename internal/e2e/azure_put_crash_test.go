@@ -30,11 +30,12 @@ import (
 const (
 	byokChildEnv = "KEYWARD_E2E_BYOK_CHILD"
 	byokProxyEnv = "KEYWARD_E2E_BYOK_PROXY"
+	byokDSNEnv   = "KEYWARD_E2E_BYOK_DSN" // PostgreSQL, when set
 )
 
 func init() {
 	if dir := os.Getenv(byokChildEnv); dir != "" {
-		os.Exit(runBYOKChild(dir, os.Getenv(byokProxyEnv)))
+		os.Exit(runBYOKChild(dir, os.Getenv(byokProxyEnv), os.Getenv(byokDSNEnv)))
 	}
 }
 
@@ -42,14 +43,18 @@ type byokChildInfo struct {
 	Addr, CACert, Token, Group, Job string
 }
 
-func runBYOKChild(dir, proxy string) int {
+func runBYOKChild(dir, proxy, dsn string) int {
 	ctx := context.Background()
 	fail := func(err error) int { fmt.Fprintln(os.Stderr, "child:", err); return 1 }
 	ca, err := os.ReadFile(filepath.Join(dir, "emu-ca.pem"))
 	if err != nil {
 		return fail(err)
 	}
-	a, err := app.New(ctx, apptest.Config(dir, fastJobs), app.Options{FastPasswordHashing: true})
+	cfg := apptest.Config(dir, fastJobs)
+	if dsn != "" {
+		cfg.Database.Driver, cfg.Database.DSN = "postgres", dsn
+	}
+	a, err := app.New(ctx, cfg, app.Options{FastPasswordHashing: true})
 	if err != nil {
 		return fail(err)
 	}
@@ -93,6 +98,20 @@ func runBYOKChild(dir, proxy string) int {
 // key-exchange key the dead attempt recorded, imports with a fresh one, deletes that too,
 // and records one virtual key. No key-exchange key is left, live or soft-deleted.
 func TestBYOKImportSurvivesAKilledServer(t *testing.T) {
+	for _, db := range []string{"sqlite", "postgres"} {
+		t.Run(db, func(t *testing.T) {
+			dsn := ""
+			opts := []apptest.Option{fastJobs}
+			if db == "postgres" {
+				dsn = apptest.PostgresDSN(t)
+				opts = append(opts, func(c *configT) { c.Database.Driver, c.Database.DSN = "postgres", dsn })
+			}
+			byokKilled(t, dsn, opts)
+		})
+	}
+}
+
+func byokKilled(t *testing.T, dsn string, opts []apptest.Option) {
 	w := startAzureWorld(t)
 	// Azure holds every import until the connection is given up: the child dies waiting.
 	if err := w.emu.SetChaos(akvemu.ChaosConfig{Faults: []akvemu.FaultRule{{Operation: "ImportKey", Kind: "timeout", Rate: 1, Hang: akvemu.Duration(2 * time.Minute)}}}); err != nil {
@@ -101,7 +120,7 @@ func TestBYOKImportSurvivesAKilledServer(t *testing.T) {
 	dir := t.TempDir()
 	apptest.Check(t, os.WriteFile(filepath.Join(dir, "emu-ca.pem"), []byte(w.tls.CACertPEM), 0o600))
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), byokChildEnv+"="+dir, byokProxyEnv+"="+w.tls.ProxyURL)
+	cmd.Env = append(os.Environ(), byokChildEnv+"="+dir, byokProxyEnv+"="+w.tls.ProxyURL, byokDSNEnv+"="+dsn)
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	out, err := cmd.StdoutPipe()
@@ -129,7 +148,7 @@ func TestBYOKImportSurvivesAKilledServer(t *testing.T) {
 	kill()
 	apptest.Check(t, w.emu.SetChaos(akvemu.ChaosConfig{})) // Azure answers again
 
-	env := apptest.StartIn(t, dir, fastJobs)
+	env := apptest.StartIn(t, dir, opts...)
 	admin := env.Client(info.Token)
 	j := waitFor(t, admin, info.Job, 90*time.Second, func(j *api.Job) bool { return j.Ended() })
 	res, err := client.AzureKeyPutResult(j)
