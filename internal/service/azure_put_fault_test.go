@@ -217,3 +217,70 @@ func TestPutAdoptsWhatALostAnswerMade(t *testing.T) {
 	}
 	e.noKEKs()
 }
+
+// A BYOK import cancelled while Azure holds the import ends cancelled, and on its way out
+// deletes its key-exchange key and its material; no virtual key is made.
+func TestCancelledBYOKImportCleansUp(t *testing.T) {
+	e := newAzureEnv(t)
+	ctx := context.Background()
+	if err := e.emu.SetChaos(akvemu.ChaosConfig{Faults: []akvemu.FaultRule{{Operation: "ImportKey", Kind: "timeout", Rate: 1, Hang: akvemu.Duration(time.Minute)}}}); err != nil {
+		t.Fatal(err)
+	}
+	rsa, _ := kcrypto.Generate(kcrypto.Spec{Type: kcrypto.RSA, Bits: 2048})
+	der, _ := rsa.Marshal()
+	j, err := e.s.ImportIntoAzure(ctx, e.admin, AzureImport{ImportRequest: ImportRequest{Material: der},
+		AzureKeyInput: AzureKeyInput{GroupID: e.groups[keyward.VaultPremium], AzureName: "cancel-me"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		cur, err := e.s.GetJob(ctx, e.admin, j.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.HasPrefix(cur.Progress.Message, "importing the BYOK transfer blob") {
+			break
+		}
+		if time.Now().After(deadline) || cur.State.Ended() {
+			t.Fatalf("the import never started: %+v", cur)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if len(keksIn(e.vaultKeys(keyward.VaultPremium))) != 1 {
+		t.Fatalf("no key-exchange key while the import waits: %v", e.vaultKeys(keyward.VaultPremium))
+	}
+	if _, err := e.s.CancelJob(ctx, e.admin, j.ID); err != nil {
+		t.Fatal(err)
+	}
+	done := e.wait(j)
+	if err := e.emu.SetChaos(akvemu.ChaosConfig{}); err != nil {
+		t.Fatal(err)
+	}
+	if done.State != keyward.JobCancelled {
+		t.Fatalf("job %s, want cancelled: %s", done.State, done.Error)
+	}
+	e.noKEKs()
+	if err := e.st.View(ctx, func(tx keyward.Tx) error {
+		if _, err := tx.JobSecret(e.admin.AccountID, j.ID); !keyward.IsCode(err, keyward.ENOTFOUND) {
+			t.Errorf("the cancelled job's material is still held: %v", err)
+		}
+		os, err := tx.ListCloudObjects(e.admin.AccountID, e.groups[keyward.VaultPremium], "cancel-me")
+		if len(os) != 0 {
+			t.Errorf("a cancelled import made virtual keys: %+v", os)
+		}
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func keksIn(names []string) []string {
+	var out []string
+	for _, n := range names {
+		if strings.HasPrefix(n, "keyward-kek") {
+			out = append(out, n)
+		}
+	}
+	return out
+}
