@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
@@ -322,8 +323,9 @@ func azureGroup(tx keyward.Tx, p keyward.Principal, ref string, a keyward.Action
 	return g, link, nil
 }
 
-// nameFree refuses an Azure key name the group already holds: a new version of an
-// existing key is a rotation.
+// nameFree refuses an Azure key name the group already holds (a new version of an
+// existing key is a rotation), or that a put job not yet ended is making: two jobs racing
+// for one name would make two versions of one key.
 func nameFree(tx keyward.Tx, link *keyward.AzureLink, field, name string) error {
 	vs, err := tx.ListCloudObjects(link.AccountID, link.GroupID, name)
 	if err != nil {
@@ -331,6 +333,26 @@ func nameFree(tx keyward.Tx, link *keyward.AzureLink, field, name string) error 
 	}
 	if len(vs) > 0 {
 		return keyward.Invalid(field, "the vault %s already holds a key named %q: choose another name (a new version of that key is a rotation)", link.Vault.Name, name)
+	}
+	for _, kind := range []string{KindAzureKeyGenerate, KindAzureKeyImport, KindAzureKeyCopy} {
+		f := keyward.JobFilter{AccountID: link.AccountID, GroupID: link.GroupID, Kind: kind,
+			States: []keyward.JobState{keyward.JobQueued, keyward.JobRunning}, Limit: keyward.MaxPageLimit}
+		for {
+			js, err := tx.ListJobs(f)
+			if err != nil {
+				return err
+			}
+			for _, j := range js {
+				var p putParams
+				if json.Unmarshal(j.Params, &p) == nil && strings.EqualFold(p.Name, name) {
+					return keyward.Invalid(field, "job %s is already putting a key named %q into %s: wait for it (keyward job watch %s)", j.ID, name, link.Vault.Name, j.ID)
+				}
+			}
+			if len(js) < f.Limit {
+				break
+			}
+			f.After = js[len(js)-1].ID
+		}
 	}
 	return nil
 }
@@ -539,6 +561,9 @@ func (s *Service) CopyToAzure(ctx context.Context, p keyward.Principal, in Azure
 			return err
 		}
 		if pp.Tags == nil {
+			if len(src.Tags) > 14 {
+				return keyward.Invalid("tags", "%q has %d tags and Azure keeps at most 15 on a key, one of them %s: choose the tags to copy", src.Name, len(src.Tags), jobTag)
+			}
 			pp.Tags = src.Tags
 		}
 		j, err = s.enqueueJob(tx, p, jobs.Spec{GroupID: g.Group.ID, Kind: KindAzureKeyCopy, Params: pp,

@@ -250,6 +250,9 @@ func TestCancelledBYOKImportCleansUp(t *testing.T) {
 	if len(keksIn(e.vaultKeys(keyward.VaultPremium))) != 1 {
 		t.Fatalf("no key-exchange key while the import waits: %v", e.vaultKeys(keyward.VaultPremium))
 	}
+	// While it runs, its name is taken: a second job would make a second version.
+	_, err = e.s.GenerateInAzure(ctx, e.admin, AzureGenerate{Type: keyward.TypeRSA, AzureKeyInput: AzureKeyInput{GroupID: e.groups[keyward.VaultPremium], AzureName: "Cancel-Me"}})
+	wantInvalid(t, err, "name", "is already putting a key named")
 	if _, err := e.s.CancelJob(ctx, e.admin, j.ID); err != nil {
 		t.Fatal(err)
 	}

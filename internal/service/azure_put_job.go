@@ -274,7 +274,7 @@ func (pj *putJob) dropKEK(ctx context.Context) error {
 
 // kekError says which key-exchange key is left, keeping Azure's code and wait.
 func kekError(name, verb string, err error) error {
-	e := keyward.Errorf(keyward.ErrorCode(err), "could not %s the key-exchange key %s (the next attempt does): %s", verb, name, keyward.ErrorMessage(err))
+	e := keyward.Errorf(keyward.ErrorCode(err), "could not %s the key-exchange key %s: %s", verb, name, keyward.ErrorMessage(err))
 	e.RetryAfter = keyward.RetryAfter(err)
 	return e
 }
