@@ -287,3 +287,63 @@ func keksIn(names []string) []string {
 	}
 	return out
 }
+
+// When the connector itself repeats a create or import whose answer was lost, Azure holds
+// two versions made by the job; both become virtual keys of the job's source (the older
+// one not current), so a later sync does not take one for a key born in Azure.
+func TestPutRecordsVersionsARepeatedCallMade(t *testing.T) {
+	lose := &loseAnswers{markers: map[string]bool{"/keys/twice-gen": false, "/keys/twice-copy": false}}
+	e := newAzureEnv(t, func(c *envConfig) {
+		c.conn.WrapTransport = func(next http.RoundTripper) http.RoundTripper { lose.next = next; return lose }
+	})
+	ctx := context.Background()
+	src, err := e.s.GenerateObject(ctx, e.admin, ObjectSpec{GroupID: e.plain, Name: "twice",
+		Ops: []keyward.Operation{keyward.OpSign, keyward.OpVerify, keyward.OpExport}}, keyward.TypeEC, 0, "P-256")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, source string
+		run          func() (*keyward.Job, error)
+	}{
+		{"twice-gen", SourceAzure, func() (*keyward.Job, error) {
+			return e.s.GenerateInAzure(ctx, e.admin, AzureGenerate{Type: keyward.TypeEC, AzureKeyInput: AzureKeyInput{GroupID: e.groups[keyward.VaultStandard], AzureName: "twice-gen"}})
+		}},
+		{"twice-copy", SourceKeyward, func() (*keyward.Job, error) {
+			return e.s.CopyToAzure(ctx, e.admin, AzureCopy{Source: src.ID, AzureKeyInput: AzureKeyInput{GroupID: e.groups[keyward.VaultPremium], AzureName: "twice-copy"}})
+		}},
+	} {
+		res := e.succeeded(tc.run())
+		if res.EarlierVersions != 1 {
+			t.Fatalf("%s: result %+v, want one earlier version", tc.name, res)
+		}
+		kind := keyward.VaultStandard
+		if tc.source == SourceKeyward {
+			kind = keyward.VaultPremium
+		}
+		var objs []keyward.Object
+		if err := e.st.View(ctx, func(tx keyward.Tx) error {
+			var err error
+			objs, err = tx.ListCloudObjects(e.admin.AccountID, e.groups[kind], tc.name)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		current := 0
+		for _, o := range objs {
+			if o.Cloud.Source != tc.source || o.Tags[jobTag] == "" {
+				t.Errorf("%s: version %s recorded as %+v", tc.name, o.Cloud.Version, o.Cloud)
+			}
+			if o.Cloud.Current {
+				current++
+				if o.ID != res.ObjectID {
+					t.Errorf("%s: the current version is not the job's result", tc.name)
+				}
+			}
+		}
+		if len(objs) != 2 || current != 1 {
+			t.Fatalf("%s: %d virtual keys, %d current; want 2 and 1", tc.name, len(objs), current)
+		}
+	}
+	e.noKEKs()
+}

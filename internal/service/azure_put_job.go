@@ -42,6 +42,9 @@ type PutResult struct {
 	// Resumed says an earlier attempt had made the key and this one recorded it.
 	Resumed     bool `json:"resumed,omitempty"`
 	KEKsRemoved int  `json:"keks_removed,omitempty"`
+	// EarlierVersions counts further versions a repeated call made, recorded as older
+	// versions of the key.
+	EarlierVersions int `json:"earlier_versions,omitempty"`
 }
 
 // putJob is one attempt of a put job.
@@ -94,13 +97,17 @@ func (s *Service) runPut(ctx context.Context, run *jobs.Run) error {
 		case kekErr != nil:
 			// The key is made: record it now; the next attempt deletes the exchange key
 			// and finds the key recorded.
-			if _, rerr := pj.record(ctx, ck, false); rerr != nil {
+			if _, rerr := pj.record(ctx, ck, false); rerr != nil { // earlier versions: next attempt
 				return pj.fail(rerr)
 			}
 			return pj.fail(kekErr)
 		}
 	}
-	res, err := pj.record(ctx, ck, resumed)
+	extra, err := pj.earlierVersions(ctx, ck)
+	if err != nil {
+		return pj.fail(err) // the next attempt adopts the key and looks again
+	}
+	res, err := pj.record(ctx, ck, resumed, extra...)
 	if err != nil {
 		return pj.fail(err)
 	}
@@ -272,6 +279,35 @@ func (pj *putJob) dropKEK(ctx context.Context) error {
 	return nil
 }
 
+// earlierVersions finds the other versions of the name this job made: when Azure did a
+// create or import whose answer was lost, the connector's retry made one more, and both
+// carry the job's tag. They are recorded too (as older versions), so that none is lost
+// and none is later taken by a sync for a key born in Azure.
+func (pj *putJob) earlierVersions(ctx context.Context, ck *keyward.CloudKey) ([]keyward.CloudKey, error) {
+	var mine []string
+	err := pj.v.ListVersions(ctx, ck.Name, func(v keyward.CloudKey) error {
+		if v.Version != ck.Version && v.Tags[jobTag] == pj.job.ID {
+			mine = append(mine, v.Version)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, jobErr(err)
+	}
+	var out []keyward.CloudKey
+	for _, version := range mine {
+		full, err := pj.v.GetKey(ctx, ck.Name, version) // the listing has no kty or public part
+		if err != nil {
+			return nil, jobErr(err)
+		}
+		out = append(out, *full)
+	}
+	if len(out) > 0 {
+		pj.run.Log(keyward.LogWarn, fmt.Sprintf("Azure made %d more version(s) of %s for this job (an answer was lost and the call repeated); they are recorded as older versions", len(out), ck.Name), "")
+	}
+	return out, nil
+}
+
 // kekError says which key-exchange key is left, keeping Azure's code and wait.
 func kekError(name, verb string, err error) error {
 	e := keyward.Errorf(keyward.ErrorCode(err), "could not %s the key-exchange key %s: %s", verb, name, keyward.ErrorMessage(err))
@@ -281,7 +317,7 @@ func kekError(name, verb string, err error) error {
 
 // record writes the new version as a virtual key (once: a repeat finds it), with a copy's
 // links and name, drops an import's material, and audits it, in one transaction.
-func (pj *putJob) record(ctx context.Context, ck *keyward.CloudKey, resumed bool) (*PutResult, error) {
+func (pj *putJob) record(ctx context.Context, ck *keyward.CloudKey, resumed bool, earlier ...keyward.CloudKey) (*PutResult, error) {
 	s, j, p, link := pj.s, pj.job, &pj.p, pj.link
 	src := cloudSource{Source: SourceAzure, Actor: j.CreatedBy}
 	action, verb := ActAzureKeyGenerate, "generated"
@@ -292,11 +328,17 @@ func (pj *putJob) record(ctx context.Context, ck *keyward.CloudKey, resumed bool
 		src.Source, src.ObjectID, action, verb = SourceKeyward, p.Source, ActAzureKeyCopy, "copied"
 	}
 	res := &PutResult{AzureName: ck.Name, Version: ck.Version, KID: ck.KID, KeyType: ck.KeyType, Protection: protection(ck.KeyType),
-		BYOK: p.BYOK && j.Kind != KindAzureKeyGenerate, SourceObjectID: p.Source, Resumed: resumed, KEKsRemoved: pj.cp.KEKsRemoved}
+		BYOK: p.BYOK && j.Kind != KindAzureKeyGenerate, SourceObjectID: p.Source, Resumed: resumed, KEKsRemoved: pj.cp.KEKsRemoved,
+		EarlierVersions: len(earlier)}
 	// Once the key is in the vault it is recorded, even when the job is being cancelled.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 	defer cancel()
 	err := s.store.Update(ctx, func(tx keyward.Tx) error {
+		for i := range earlier {
+			if _, _, err := s.putVirtualKey(tx, link, &earlier[i], false, src); err != nil {
+				return err
+			}
+		}
 		o, isNew, err := s.putVirtualKey(tx, link, ck, true, src)
 		if err != nil {
 			return err
@@ -329,6 +371,9 @@ func (pj *putJob) record(ctx context.Context, ck *keyward.CloudKey, resumed bool
 		detail := fmt.Sprintf("job %s: %s %s key %q version %s in %s as %q", j.ID, verb, ck.KeyType, ck.Name, ck.Version, link.Vault.Name, o.Name)
 		if res.BYOK {
 			detail += " (BYOK transfer blob)"
+		}
+		if len(earlier) > 0 {
+			detail += fmt.Sprintf(", with %d earlier version(s) a repeated call made", len(earlier))
 		}
 		if p.Source != "" {
 			detail += " from object " + p.Source
