@@ -108,6 +108,9 @@ type AzureKeyPut struct {
 	SourceKey   string `json:"source_key,omitempty"`
 	Resumed     bool   `json:"resumed,omitempty"`
 	KEKsRemoved int    `json:"keks_removed,omitempty"`
+	// EarlierVersions counts further versions of the key that a repeated call to Azure made
+	// (its answer was lost); they are recorded as older versions.
+	EarlierVersions int `json:"earlier_versions,omitempty"`
 }
 
 func init() {
