@@ -313,3 +313,47 @@ func (e *azureEnv) openLocal(o *keyward.Object) *kcrypto.Key {
 	}
 	return k
 }
+
+// A name soft-deleted in Azure cannot be reused: the job fails at once with Azure's reason,
+// and the failure is audited; a name another key holds in Azure is refused by the job.
+func TestPutFailsClearlyOnAzureNames(t *testing.T) {
+	e := newAzureEnv(t)
+	ctx := context.Background()
+	std := e.groups[keyward.VaultStandard]
+	v, _, err := e.s.vaultOf(ctx, e.admin.AccountID, std)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"deleted-native", "live-native"} {
+		if _, err := v.CreateKey(ctx, name, keyward.CloudKeySpec{KeyType: "EC", Curve: "P-256", Enabled: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := v.DeleteKey(ctx, "deleted-native"); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ name, reason string }{
+		{"deleted-native", "deleted"},
+		{"live-native", "already has a key named"},
+	} {
+		j, err := e.s.GenerateInAzure(ctx, e.admin, AzureGenerate{Type: keyward.TypeRSA, AzureKeyInput: AzureKeyInput{GroupID: std, AzureName: tc.name}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := e.wait(j)
+		if done.State != keyward.JobFailed || done.Attempts != 1 || !strings.Contains(done.Error, tc.reason) {
+			t.Fatalf("%s: job %s after %d attempts: %q", tc.name, done.State, done.Attempts, done.Error)
+		}
+		recs, err := e.s.ListAudit(ctx, e.admin, keyward.AuditFilter{Action: ActAzureKeyGenerate, Outcome: keyward.OutcomeFailure})
+		if err != nil {
+			t.Fatal(err)
+		}
+		found := false
+		for _, r := range recs {
+			found = found || (strings.Contains(r.Detail, j.ID) && strings.Contains(r.Detail, tc.reason))
+		}
+		if !found {
+			t.Fatalf("%s: no failure audited: %+v", tc.name, recs)
+		}
+	}
+}
