@@ -81,7 +81,7 @@ func TestPutSurvivesFaults(t *testing.T) {
 		j, err := e.s.CopyToAzure(ctx, e.admin, AzureCopy{Source: name, AzureKeyInput: AzureKeyInput{GroupID: g}})
 		add(kind, j, err)
 	}
-	for i := range 3 {
+	for i := range 6 { // with the imports and copies, more HSM creates than the window takes
 		j, err := e.s.GenerateInAzure(ctx, e.admin, AzureGenerate{Type: keyward.TypeRSA, AzureKeyInput: AzureKeyInput{GroupID: prem, AzureName: fmt.Sprintf("f-gen-%d", i)}})
 		add(keyward.VaultPremium, j, err)
 	}
