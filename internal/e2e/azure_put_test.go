@@ -135,3 +135,47 @@ func TestAzureKeyCLI(t *testing.T) {
 		}
 	}
 }
+
+// The API refuses malformed requests at the edge, naming the field, writes nothing and
+// starts no job; applications may not put keys into Azure.
+func TestAzureKeyAPIRefusals(t *testing.T) {
+	w := startAzureWorld(t)
+	env := apptest.Start(t, fastJobs)
+	_, admin := env.Bootstrap("Acme", "admin@a.example")
+	groups := linkAll(t, admin, w)
+	hsm := "/v1/groups/" + groups["kw-hsm"] + "/azure/keys"
+	before := auditCount(t, admin)
+	for _, tc := range []struct {
+		path, body, field string
+	}{
+		{hsm, `{"type":"AES"}`, "name"},
+		{hsm, `{"name":"k"}`, "type"},
+		{hsm, `{"name":"k","type":"AES","protection":"cloud"}`, "protection"},
+		{hsm, `{"name":"k","type":"AES","not_before":"2027-01-02T00:00:00Z","expires":"2027-01-01T00:00:00Z"}`, "expires"},
+		{hsm, `{"name":"k","type":"AES","colour":"blue"}`, "colour"},
+		{hsm + "/import", `{"name":"k","type":"AES"}`, "material"},
+		{hsm + "/import", `{"name":"k","material":"AAAA","kek":"x"}`, "wrap_algorithm"},
+		{hsm + "/copy", `{"name":"k"}`, "source"},
+	} {
+		code, e := rawCall(t, admin, "POST", tc.path, tc.body)
+		if code != 400 || e.Field != tc.field {
+			t.Errorf("POST %s %s: %d %+v, want 400 on %s", tc.path, tc.body, code, e, tc.field)
+		}
+	}
+	if n := auditCount(t, admin); n != before {
+		t.Errorf("refused requests wrote %d audit records", n-before)
+	}
+	jl, err := admin.ListJobs(ctx, client.JobQuery{Kind: "azure.key.generate"})
+	apptest.Check(t, err)
+	if len(jl.Items) != 0 {
+		t.Fatalf("refused requests started jobs: %+v", jl.Items)
+	}
+	g, err := admin.GetGroup(ctx, groups["kw-hsm"])
+	apptest.Check(t, err)
+	ac, err := admin.CreateApp(ctx, api.AppCreate{Name: "svc", Groups: []string{g.ID}})
+	apptest.Check(t, err)
+	app := env.Client(ac.APIKey)
+	if code, e := rawCall(t, app, "POST", hsm, `{"name":"k","type":"AES"}`); code != 403 {
+		t.Fatalf("an application generated a key in Azure: %d %+v", code, e)
+	}
+}
