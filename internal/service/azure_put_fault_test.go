@@ -347,3 +347,39 @@ func TestPutRecordsVersionsARepeatedCallMade(t *testing.T) {
 	}
 	e.noKEKs()
 }
+
+// A key-exchange key that an ended job left (its runner died in its last attempt, so no
+// attempt came to delete it) is deleted by the next BYOK import into the vault; one whose
+// job Keyward does not know is left alone.
+func TestBYOKSweepsKEKsOfEndedJobs(t *testing.T) {
+	e := newAzureEnv(t)
+	ctx := context.Background()
+	prem := e.groups[keyward.VaultPremium]
+	rsa, _ := kcrypto.Generate(kcrypto.Spec{Type: kcrypto.RSA, Bits: 2048})
+	der, _ := rsa.Marshal()
+	importAs := func(name string) *keyward.Job {
+		j, err := e.s.ImportIntoAzure(ctx, e.admin, AzureImport{ImportRequest: ImportRequest{Material: der}, AzureKeyInput: AzureKeyInput{GroupID: prem, AzureName: name}})
+		e.succeeded(j, err)
+		return j
+	}
+	first := importAs("first")
+	v, _, err := e.s.vaultOf(ctx, e.admin.AccountID, prem)
+	if err != nil {
+		t.Fatal(err)
+	}
+	left := kekPrefix + strings.ReplaceAll(first.ID, "-", "") + "-9"
+	foreign := kekPrefix + strings.Repeat("ab", 16) + "-1"
+	for _, name := range []string{left, foreign} {
+		if _, err := v.CreateKey(ctx, name, keyward.CloudKeySpec{KeyType: "RSA-HSM", Size: 2048, Ops: []string{"import"}, Enabled: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	importAs("second")
+	got := keksIn(e.vaultKeys(keyward.VaultPremium))
+	if len(got) != 1 || got[0] != foreign {
+		t.Fatalf("key-exchange keys after the sweep: %v, want only %s", got, foreign)
+	}
+	if id, ok := kekJob(left); !ok || id != first.ID {
+		t.Fatalf("kekJob(%s) = %s, %v", left, id, ok)
+	}
+}

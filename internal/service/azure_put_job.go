@@ -224,7 +224,8 @@ func (pj *putJob) material(ctx context.Context) (*kcrypto.Key, error) {
 // transferBlob creates a key-exchange key in the vault, recording its name first, and
 // wraps key under it inside Keyward (CKM_RSA_AES_KEY_WRAP): the BYOK transfer blob.
 func (pj *putJob) transferBlob(ctx context.Context, key *kcrypto.Key) ([]byte, error) {
-	pj.cp.KEK = fmt.Sprintf("keyward-kek-%s-%d", strings.ReplaceAll(pj.job.ID, "-", ""), pj.job.Attempts)
+	pj.sweepKEKs(ctx)
+	pj.cp.KEK = fmt.Sprintf("%s%s-%d", kekPrefix, strings.ReplaceAll(pj.job.ID, "-", ""), pj.job.Attempts)
 	if err := pj.run.SaveCheckpoint(pj.cp); err != nil {
 		return nil, err
 	}
@@ -248,9 +249,80 @@ func (pj *putJob) transferBlob(ctx context.Context, key *kcrypto.Key) ([]byte, e
 	return b.Marshal()
 }
 
+// kekPrefix starts the name of every key-exchange key: keyward-kek-JOBID-ATTEMPT, the job
+// id without its hyphens.
+const kekPrefix = "keyward-kek-"
+
+// sweepKEKs deletes key-exchange keys that jobs of this account left in the vault and can
+// no longer remove themselves: a job whose runner died during its last attempt ends
+// without running its handler again. Only keys of jobs that have ended are touched; keys
+// of running jobs, and of jobs Keyward does not know (another account or installation
+// sharing the vault), stay. It works best effort: a failure is logged, not returned.
+func (pj *putJob) sweepKEKs(ctx context.Context) {
+	var stale []string
+	err := pj.v.ListKeys(ctx, func(it keyward.CloudKeyItem) error {
+		id, ok := kekJob(it.Name)
+		if !ok || id == pj.job.ID {
+			return nil
+		}
+		return pj.s.store.View(ctx, func(tx keyward.Tx) error {
+			j, err := tx.GetJob(pj.job.AccountID, id)
+			if keyward.IsCode(err, keyward.ENOTFOUND) {
+				return nil
+			}
+			if err == nil && j.State.Ended() {
+				stale = append(stale, it.Name)
+			}
+			return err
+		})
+	})
+	if err != nil {
+		pj.run.Log(keyward.LogWarn, "Could not look for key-exchange keys left by ended jobs", keyward.ErrorMessage(err))
+		return
+	}
+	for _, name := range stale {
+		sweep := &putJob{s: pj.s, run: pj.run, job: pj.job, v: pj.v, link: pj.link, cp: putCheckpoint{KEK: name}}
+		if err := sweep.removeKEK(ctx); err != nil {
+			pj.run.Log(keyward.LogWarn, "Could not delete the key-exchange key "+name+" an ended job left", keyward.ErrorMessage(err))
+			continue
+		}
+		pj.run.Log(keyward.LogInfo, "Deleted the key-exchange key "+name+" an ended job left", "")
+	}
+}
+
+// kekJob returns the job id in a key-exchange key's name.
+func kekJob(name string) (string, bool) {
+	rest, ok := strings.CutPrefix(name, kekPrefix)
+	if !ok || len(rest) < 33 || rest[32] != '-' {
+		return "", false
+	}
+	h := rest[:32]
+	for _, c := range h {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return "", false
+		}
+	}
+	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:], true
+}
+
 // dropKEK deletes (and, where the vault allows, purges) the key-exchange key named in the
 // checkpoint, then clears it there. It works on even when the job is being cancelled.
 func (pj *putJob) dropKEK(ctx context.Context) error {
+	name := pj.cp.KEK
+	if err := pj.removeKEK(ctx); err != nil {
+		return err
+	}
+	pj.cp.KEK = ""
+	pj.cp.KEKsRemoved++
+	if err := pj.run.SaveCheckpoint(pj.cp); err != nil {
+		return err
+	}
+	pj.run.Log(keyward.LogInfo, "Deleted the key-exchange key "+name, "")
+	return nil
+}
+
+// removeKEK deletes the key-exchange key pj.cp.KEK and purges it where the vault allows.
+func (pj *putJob) removeKEK(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
 	defer cancel()
 	name := pj.cp.KEK
@@ -270,12 +342,6 @@ func (pj *putJob) dropKEK(ctx context.Context) error {
 			return jobErr(kekError(name, "purge", err))
 		}
 	}
-	pj.cp.KEK = ""
-	pj.cp.KEKsRemoved++
-	if err := pj.run.SaveCheckpoint(pj.cp); err != nil {
-		return err
-	}
-	pj.run.Log(keyward.LogInfo, "Deleted the key-exchange key "+name, "")
 	return nil
 }
 
