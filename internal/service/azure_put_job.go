@@ -93,6 +93,9 @@ func (s *Service) runPut(ctx context.Context, run *jobs.Run) error {
 		case err != nil && kekErr != nil && !jobs.IsPermanent(kekErr):
 			return pj.fail(kekErr) // try again, if only to delete the key-exchange key
 		case err != nil:
+			if ctx.Err() != nil {
+				pj.recordIfMade(ctx) // cancelled or stopping: Azure may have done it all the same
+			}
 			return pj.fail(err)
 		case kekErr != nil:
 			// The key is made: record it now; the next attempt deletes the exchange key
@@ -103,17 +106,35 @@ func (s *Service) runPut(ctx context.Context, run *jobs.Run) error {
 			return pj.fail(kekErr)
 		}
 	}
-	extra, err := pj.earlierVersions(ctx, ck)
-	if err != nil {
-		return pj.fail(err) // the next attempt adopts the key and looks again
-	}
+	// The key is in the vault: from here on the work goes on even if the job is being
+	// cancelled, so that the key is recorded.
+	lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
+	defer cancel()
+	extra, verr := pj.earlierVersions(lctx, ck)
 	res, err := pj.record(ctx, ck, resumed, extra...)
 	if err != nil {
 		return pj.fail(err)
 	}
+	if verr != nil {
+		return pj.fail(verr) // the next attempt adopts the key and looks again
+	}
 	run.Log(keyward.LogInfo, fmt.Sprintf("Azure key %s version %s is the virtual key %q", ck.Name, ck.Version, res.Name),
 		fmt.Sprintf("%s, %s protection%s", ck.KeyType, res.Protection, map[bool]string{true: ", BYOK transfer", false: ""}[res.BYOK]))
 	return run.SetResult(res)
+}
+
+// recordIfMade records the key if Azure made it although the attempt was cut short, so
+// that a cancelled job leaves no key in the vault that Keyward does not show.
+func (pj *putJob) recordIfMade(ctx context.Context) {
+	lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer cancel()
+	ck, _, err := pj.own(lctx)
+	if err != nil || ck == nil {
+		return
+	}
+	if _, err := pj.record(lctx, ck, true); err != nil {
+		pj.run.Log(keyward.LogWarn, "Could not record the key "+ck.Name+" Azure made before the job stopped", keyward.ErrorMessage(err))
+	}
 }
 
 // own looks for the key an earlier attempt of this job made (its tag names the job). A
