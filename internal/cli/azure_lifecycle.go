@@ -18,7 +18,7 @@ import (
 func newAzureKeyCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "key",
-		Short: "Keys in Azure: list, tag, deactivate, delete, recover, purge, restore, re-import, remove, rotate",
+		Short: "Keys in Azure: create, import, copy; list, tag, deactivate, delete, recover, purge, restore, rotate",
 		Long: `Each version of a key in an Azure group's vault is a virtual key in Keyward: it carries the
 Azure key's name, version, state and source, never its private material. These commands change
 the key in Azure; each starts a job (add --wait to follow it to the end, or follow it later with
@@ -36,7 +36,9 @@ The life of a key in Azure:
   soft-deleted -> purged        keyward azure key purge --yes    (not under purge protection)
   purged -> live                keyward azure key restore        (from Keyward's escrowed backup)
                                 keyward azure key reimport       (Keyward-owned keys, from their source)
-  purged -> forgotten           keyward azure key remove --yes   (destroys the escrowed backup too)`,
+  purged -> forgotten           keyward azure key remove --yes   (destroys the escrowed backup too)
+
+` + azurePutTiers,
 	}
 	var wait bool
 	started := func(cmd *cobra.Command, c *client.Client, j *api.Job, what string) error {
@@ -283,6 +285,7 @@ keyward key rotate KEY --azure-copies all (see keyward azure key copies).`,
 			return g.emit(k, func(t *tabwriter.Writer) { virtualKeyFields(t, k) })
 		},
 	}
+	cmd.AddCommand(azurePutCmds(g)...)
 	cmd.AddCommand(list, show, tag, deactivate, activate, del, recoverCmd, purge, restore, reimport, remove, rotate, copies)
 	return cmd
 }

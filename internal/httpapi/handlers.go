@@ -12,7 +12,7 @@ import (
 func (s *Server) handlers() map[string]handler {
 	m := map[string]handler{}
 	for _, add := range []func(map[string]handler){s.sessionHandlers, s.accountHandlers, s.userHandlers, s.groupHandlers, s.appHandlers, s.auditHandlers,
-		s.keyHandlers, s.cryptoHandlers, s.jobHandlers, s.azureHandlers, s.azureLifecycleHandlers} {
+		s.keyHandlers, s.cryptoHandlers, s.jobHandlers, s.azureHandlers, s.azureLifecycleHandlers, s.azurePutHandlers} {
 		add(m)
 	}
 	return m

@@ -55,6 +55,7 @@ type Tx interface {
 	ObjectTx
 	CloudTx
 	JobTx
+	JobSecretTx
 	ServiceLogTx
 	ScheduleTx
 }

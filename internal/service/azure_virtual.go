@@ -20,6 +20,7 @@ type cloudSource struct {
 	Source   string // SourceAzure or SourceKeyward
 	ObjectID string // the Keyward key whose material it holds (SourceKeyward)
 	Actor    string // who made it: a principal's actor, or "azure" for keys found by sync
+	Origin   string // the new object's origin when not the source's default
 }
 
 // azureOps maps Azure key_ops to Keyward operations (informational on a virtual key).
@@ -104,6 +105,9 @@ func (s *Service) putVirtualKey(tx keyward.Tx, link *keyward.AzureLink, ck *keyw
 				Protection: protection(ck.KeyType), Source: src.Source, SourceObjectID: src.ObjectID, KeyType: ck.KeyType}}
 		if src.Source == SourceKeyward {
 			o.Origin = "copied"
+		}
+		if src.Origin != "" {
+			o.Origin = src.Origin
 		}
 	}
 	refreshCloud(o, ck, current, now)

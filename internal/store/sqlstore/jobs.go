@@ -129,6 +129,9 @@ func (t *tx) CancelJob(accountID, id string, now time.Time) (*keyward.Job, error
 		return nil, err
 	}
 	if n == 1 {
+		if err := t.dropJobSecret(id); err != nil {
+			return nil, err
+		}
 		return t.GetJob(accountID, id)
 	}
 	// Otherwise the runner ends it: now, if it is queued, so that its handler can clean up.
@@ -259,6 +262,9 @@ func (t *tx) EndJobRun(e keyward.JobRunEnd) error {
 	n, err := rowsChanged(res, err)
 	if err == nil && n == 0 {
 		err = leaseLost(e.ID)
+	}
+	if err == nil && e.State.Ended() {
+		err = t.dropJobSecret(e.ID) // a job's secret lives no longer than the job
 	}
 	return err
 }

@@ -13,6 +13,7 @@ var sealedColumns = []sealedColumn{
 	{kind: "cloud-credential", table: "cloud_credentials", idCol: "id", col: "secret", where: "1 = 1"},
 	{kind: "azure-tls-key", table: "azure_links", idCol: "group_id", col: "tls_key", where: "1 = 1"},
 	{kind: "escrow", table: "cloud_escrow", idCol: "id", col: "blob", where: "1 = 1"},
+	{kind: "job-secret", table: "job_secrets", idCol: "job_id", col: "blob", where: "1 = 1"},
 }
 
 // RewrapSealed walks every sealed column in id order, in pages, and replaces each value

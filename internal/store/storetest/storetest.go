@@ -49,6 +49,7 @@ func Run(t *testing.T, h Harness) {
 		{"CloudRewrap", testCloudRewrap},
 		{"DeleteVirtualKeys", testDeleteVirtualKeys},
 		{"Jobs", testJobsSuite},
+		{"JobSecrets", testJobSecrets},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
