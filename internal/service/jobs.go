@@ -61,9 +61,13 @@ func (s *Service) EnqueueJob(ctx context.Context, p keyward.Principal, action ke
 	}
 	err := s.changeAndStart(ctx, p, action, target, func(tx keyward.Tx, o *op) error {
 		if spec.GroupID != "" {
-			if _, err := loadGroup(tx, p, spec.GroupID, action); err != nil {
+			g, err := loadGroup(tx, p, spec.GroupID, action)
+			if err != nil {
 				return err
 			}
+			// The caller may name the group; the job belongs to its id (a name here
+			// failed the jobs table's foreign key: `keyward azure sync NAME`).
+			spec.GroupID = g.Group.ID
 		} else if err := keyward.Authorize(p, action, nil); err != nil {
 			return err
 		}
