@@ -2,9 +2,11 @@ package akvemu
 
 import (
 	"context"
+	"math"
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -101,6 +103,13 @@ func (e *Emulator) applyFault(w http.ResponseWriter, r *http.Request, f *FaultRu
 		record("503")
 		writeServiceError(w, r, svc, http.StatusServiceUnavailable, "ServiceUnavailable",
 			"The service is currently unavailable. Please retry the request.")
+	case "429":
+		record("429")
+		if ra := f.RetryAfter.D(); ra > 0 {
+			w.Header().Set("Retry-After", strconv.FormatInt(int64(math.Ceil(ra.Seconds())), 10))
+		}
+		writeServiceError(w, r, svc, http.StatusTooManyRequests, "Throttled",
+			"Request was not processed because too many requests were received. Reason: injected by the emulator's chaos")
 	case "timeout":
 		hang := f.Hang.D()
 		if hang == 0 {
