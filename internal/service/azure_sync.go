@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -53,7 +54,16 @@ type known struct {
 	versions map[string]*keyward.Object
 	current  *keyward.Object
 	escrowed bool
+	// escrowedAt is when the last sync of the key finished with it (Keyward's clock).
+	escrowedAt time.Time
 }
+
+// sameSecondSlack is how close to the last look at a key its Azure "updated" time may be
+// before the listing can no longer tell that nothing changed. Azure's timestamps have
+// whole seconds: a version created, or a key disabled, in the same second as the change
+// sync last saw leaves "updated" as it was. The slack also covers a few seconds of skew
+// between Keyward's clock and Azure's.
+const sameSecondSlack = 5 * time.Second
 
 func (s *Service) runSync(ctx context.Context, run *jobs.Run) error {
 	j := run.Job()
@@ -151,10 +161,13 @@ func (s *Service) known(ctx context.Context, link *keyward.AzureLink) (map[strin
 			}
 		}
 		for name, k := range have {
-			_, err := tx.GetEscrow(link.AccountID, link.GroupID, name)
+			e, err := tx.GetEscrow(link.AccountID, link.GroupID, name)
 			k.escrowed = err == nil
 			if err != nil && !keyward.IsCode(err, keyward.ENOTFOUND) {
 				return err
+			}
+			if e != nil {
+				k.escrowedAt = e.TakenAt
 			}
 		}
 		return nil
@@ -163,13 +176,15 @@ func (s *Service) known(ctx context.Context, link *keyward.AzureLink) (map[strin
 }
 
 // changed reports whether a key needs calls of its own: it is new, its current version
-// or state moved, or its backup is not escrowed yet.
+// or state moved, its backup is not escrowed yet, or it was updated so close to the last
+// sync's look at it that a change within the same second would not show (see
+// sameSecondSlack).
 func changed(k *known, it keyward.CloudKeyItem) bool {
 	if k == nil || k.current == nil || !k.escrowed {
 		return true
 	}
 	c := k.current.Cloud
-	return c.State != stateOfItem(it) || !c.Updated.Equal(it.Updated)
+	return c.State != stateOfItem(it) || !c.Updated.Equal(it.Updated) || !it.Updated.Before(k.escrowedAt.Add(-sameSecondSlack))
 }
 
 func stateOfItem(it keyward.CloudKeyItem) string {
@@ -281,8 +296,25 @@ func (s *Service) syncKey(ctx context.Context, v keyward.CloudVault, link *keywa
 		return 0, err
 	}
 	latest := latestVersion(versions, it)
+	var current *keyward.CloudKey
+	if createdTogether(versions) {
+		// Versions created within the same second: their dates cannot tell which is
+		// current, so ask Azure (a wrong guess would give the key's name to an old version).
+		var err error
+		if current, err = v.GetKey(ctx, it.Name, ""); err != nil {
+			return 0, err
+		}
+		latest = current.Version
+		if !slices.ContainsFunc(versions, func(ck keyward.CloudKey) bool { return ck.Version == latest }) {
+			versions = append(versions, *current) // created after the listing
+		}
+	}
 	for i := range versions {
 		ck := &versions[i]
+		if current != nil && ck.Version == current.Version {
+			versions[i] = *current
+			continue
+		}
 		if k == nil || k.versions[ck.Version] == nil || k.versions[ck.Version].Cloud.KeyType == "" {
 			full, err := v.GetKey(ctx, it.Name, ck.Version) // the listing has no kty or public part
 			if err != nil {
@@ -340,6 +372,22 @@ func latestVersion(vs []keyward.CloudKey, it keyward.CloudKeyItem) string {
 		}
 	}
 	return best
+}
+
+// createdTogether reports whether the newest versions share their creation time, which
+// Azure gives in whole seconds.
+func createdTogether(vs []keyward.CloudKey) bool {
+	n := 0
+	var at time.Time
+	for _, v := range vs {
+		switch {
+		case n == 0 || v.Created.After(at):
+			n, at = 1, v.Created
+		case v.Created.Equal(at):
+			n++
+		}
+	}
+	return n > 1
 }
 
 // markGone records keys that left the vault's listing: soft-deleted ones with their dates,
