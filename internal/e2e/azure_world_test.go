@@ -37,6 +37,8 @@ type azureWorld struct {
 	tls  keyward.TLSSettings
 	// backups records every backup blob Azure handed Keyward, by key name.
 	backups *backupTap
+	// attemptTimeout bounds one request of Keyward's; zero means 2 seconds.
+	attemptTimeout time.Duration
 }
 
 func newAzureWorld(t *testing.T, mutate ...func(*akvemu.Config)) *azureWorld {
@@ -70,11 +72,15 @@ func newAzureWorld(t *testing.T, mutate ...func(*akvemu.Config)) *azureWorld {
 // connectorOptions are Keyward's Azure connector with waits in milliseconds, and with a
 // tap on the backups it receives.
 func (w *azureWorld) connectorOptions() azure.Options {
+	timeout := w.attemptTimeout
+	if timeout == 0 {
+		timeout = 2 * time.Second
+	}
 	return azure.Options{
 		Retry: azure.RetryOptions{
 			ThrottleBackoff:  []time.Duration{5 * time.Millisecond, 10 * time.Millisecond, 20 * time.Millisecond, 40 * time.Millisecond, 80 * time.Millisecond},
 			TransientBackoff: 5 * time.Millisecond, TransientBackoffMax: 40 * time.Millisecond,
-			AttemptTimeout: 2 * time.Second, PollInterval: 10 * time.Millisecond, SettleTimeout: 10 * time.Second,
+			AttemptTimeout: timeout, PollInterval: 10 * time.Millisecond, SettleTimeout: 10 * time.Second,
 		},
 		WrapTransport: w.backups.wrap,
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -106,7 +107,7 @@ func (s *Service) runSync(ctx context.Context, run *jobs.Run) error {
 	}
 	if failed != nil {
 		run.Log(keyward.LogWarn, "Sync left keys to retry", fmt.Sprintf("%s; %d failed: %v", summary, res.Failed, failed))
-		return jobErr(failed)
+		return jobErr(keysFailed(failed, w.failedNames()))
 	}
 	run.Log(keyward.LogInfo, "Sync done", summary)
 	return nil
@@ -208,7 +209,33 @@ type syncWorkers struct {
 	wg                          sync.WaitGroup
 	found, done                 atomic.Int64
 	added, escrowed, failedKeys atomic.Int64
-	errs                        []error // under mu
+	errs                        []error  // under mu
+	failed                      []string // names of the keys in errs, under mu
+}
+
+// failedNames returns the names of the keys that failed.
+func (w *syncWorkers) failedNames() []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return slices.Clone(w.failed)
+}
+
+// keysFailed is a sync's failure as the job reports it: the first failed key's reason,
+// with Azure's code and wait, naming the keys that failed. (The joined errors alone
+// would show only the first reason, without saying which keys.)
+func keysFailed(err error, names []string) error {
+	var ke *keyward.Error
+	if len(names) == 0 || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || !errors.As(err, &ke) {
+		return err
+	}
+	slices.Sort(names)
+	shown := strings.Join(names[:min(len(names), 5)], ", ")
+	if len(names) > 5 {
+		shown += fmt.Sprintf(" and %d more", len(names)-5)
+	}
+	e := *ke
+	e.Message = fmt.Sprintf("%d keys could not be synced (%s): %s", len(names), shown, ke.Message)
+	return &e
 }
 
 func (s *Service) startSyncWorkers(ctx context.Context, run *jobs.Run, v keyward.CloudVault, link *keyward.AzureLink,
@@ -230,6 +257,7 @@ func (s *Service) startSyncWorkers(ctx context.Context, run *jobs.Run, v keyward
 					w.failedKeys.Add(1)
 					w.mu.Lock()
 					w.errs = append(w.errs, fmt.Errorf("%s: %w", it.Name, err))
+					w.failed = append(w.failed, it.Name)
 					w.mu.Unlock()
 					run.Log(keyward.LogError, "Could not sync key "+it.Name, keyward.ErrorMessage(err))
 				} else {
