@@ -191,7 +191,8 @@ func (g *azureGroup) checkHolds(t *testing.T, want map[string]bool, gone bool) m
 }
 
 // checkEscrows fails unless every named key has an escrowed backup that is sealed under
-// the root key, bound to its group and key name, and opens to a blob Azure handed out.
+// the root key, bound to its group and key name, and opens to a blob Azure handed out
+// (as far as tap saw; nil skips that check).
 func (g *azureGroup) checkEscrows(t *testing.T, tap *backupTap, names []string) {
 	t.Helper()
 	kr, err := seal.LoadKeyFile(filepath.Join(g.env.Dir, "root.key"), nil)
@@ -208,7 +209,7 @@ func (g *azureGroup) checkEscrows(t *testing.T, tap *backupTap, names []string) 
 			if err != nil {
 				t.Fatalf("escrow of %s does not open under its binding: %v", name, err)
 			}
-			if !tap.gave(name, clear) {
+			if tap != nil && !tap.gave(name, clear) {
 				t.Fatalf("escrow of %s opens to %d bytes Azure never handed out", name, len(clear))
 			}
 			if bytes.Contains(e.Blob, clear) {
