@@ -157,6 +157,17 @@ func TestDevAzureSetUpSyncAndRestart(t *testing.T) {
 		if got := azureVersions(t, groupKeys(t, admin, group)); !mapsEqual(got, want) {
 			t.Fatalf("virtual keys of %s by Azure key: %v, want %v", group, got, want)
 		}
+		// Jobs and the service log, asked for by group name as the docs do.
+		jl, err := admin.ListJobs(ctx, client.JobQuery{Group: group, Kind: "azure.sync"})
+		apptest.Check(t, err)
+		if len(jl.Items) != 1 || jl.Items[0].ID != j.ID {
+			t.Fatalf("sync jobs of %s: %+v", group, jl.Items)
+		}
+		sl, err := admin.ListServiceLog(ctx, group, client.ServiceLogQuery{Job: j.ID, Contains: "Sync done"})
+		apptest.Check(t, err)
+		if len(sl.Items) != 1 || sl.Items[0].Level != "INFO" {
+			t.Fatalf("service log of %s: %+v", group, sl.Items)
+		}
 	}
 	env.Stop()
 	apptest.Check(t, az.Close())

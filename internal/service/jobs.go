@@ -135,9 +135,11 @@ func (s *Service) ListJobs(ctx context.Context, p keyward.Principal, q JobQuery)
 	err := s.read(ctx, p, keyward.ActJobRead, target, func(tx keyward.Tx) error {
 		switch {
 		case q.GroupID != "":
-			if _, err := loadGroup(tx, p, q.GroupID, keyward.ActJobRead); err != nil {
+			g, err := loadGroup(tx, p, q.GroupID, keyward.ActJobRead)
+			if err != nil {
 				return err
 			}
+			f.GroupID = g.Group.ID // the caller may name the group
 		case !seesAll(p):
 			ms, err := tx.PrincipalGroups(p.Kind, p.ID)
 			if err != nil {

@@ -17,10 +17,11 @@ func (s *Service) ListServiceLog(ctx context.Context, p keyward.Principal, group
 	f.AccountID, f.GroupID = p.AccountID, groupID
 	var out []keyward.ServiceLogEntry
 	err := s.read(ctx, p, keyward.ActServiceLogRead, "group:"+groupID, func(tx keyward.Tx) error {
-		if _, err := loadGroup(tx, p, groupID, keyward.ActServiceLogRead); err != nil {
+		g, err := loadGroup(tx, p, groupID, keyward.ActServiceLogRead)
+		if err != nil {
 			return err
 		}
-		var err error
+		f.GroupID = g.Group.ID // the caller may name the group
 		out, err = tx.ListServiceLog(f)
 		return err
 	})
@@ -36,9 +37,11 @@ func (s *Service) ExportServiceLog(ctx context.Context, p keyward.Principal, gro
 	}
 	f.AccountID, f.GroupID, f.Oldest, f.Limit = p.AccountID, groupID, true, keyward.MaxPageLimit
 	return s.read(ctx, p, keyward.ActServiceLogRead, "group:"+groupID, func(tx keyward.Tx) error {
-		if _, err := loadGroup(tx, p, groupID, keyward.ActServiceLogRead); err != nil {
+		g, err := loadGroup(tx, p, groupID, keyward.ActServiceLogRead)
+		if err != nil {
 			return err
 		}
+		f.GroupID = g.Group.ID // the caller may name the group
 		for {
 			es, err := tx.ListServiceLog(f)
 			if err != nil {
