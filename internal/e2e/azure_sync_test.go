@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
 	"github.com/Azure/azure-sdk-for-go/sdk/security/keyvault/azkeys"
@@ -148,6 +149,19 @@ func TestAzureSyncStates(t *testing.T) {
 				t.Fatalf("a repeat sync changed the virtual keys")
 			}
 
+			// A soft-deleted key recovered in Azure comes back enabled, with its versions.
+			_, err = kc.RecoverDeletedKey(ctx, "k-00002", nil)
+			apptest.Check(t, err)
+			r = g.mustSync(t)
+			if r.VersionsAdded != 0 || r.Keys != 6 {
+				t.Fatalf("sync after recover: %+v", r)
+			}
+			for _, k := range g.checkHolds(t, versionsIn(t, kc), true) {
+				if k.Azure.KeyName == "k-00002" && (k.Azure.State != "enabled" || k.State != "active") {
+					t.Fatalf("recovered key: azure state %s, state %s", k.Azure.State, k.State)
+				}
+			}
+
 			// Nothing Azure handed out is in the database in clear, in any encoding.
 			decoded, encoded := w.backups.all()
 			if len(decoded) < 8 {
@@ -183,4 +197,37 @@ func currentVersion(t *testing.T, keys map[string]api.Key, name string) string {
 	}
 	t.Fatalf("no current version of %s", name)
 	return ""
+}
+
+// Syncs of one group started together (a user clicking twice, a schedule meeting a manual
+// sync) hold each version once, and every one of them succeeds.
+func TestAzureSyncConcurrentJobs(t *testing.T) {
+	for _, db := range []string{"sqlite", "postgres"} {
+		t.Run(db, func(t *testing.T) {
+			var opts []apptest.Option
+			if db == "postgres" {
+				opts = append(opts, apptest.WithPostgres(t))
+			}
+			w := newAzureWorld(t)
+			apptest.Check(t, w.emu.SeedKeys("kw-standard", akvemu.SeedSpec{Count: 40, Prefix: "k", Kty: "EC", Versions: 2}))
+			env := apptest.StartWith(t, t.TempDir(), w.appOptions(), opts...)
+			g := linkAzureGroup(t, env, "standard", "kw-standard")
+			var jobs []*api.Job
+			for range 3 {
+				j, err := g.admin.SyncGroup(ctx, g.group)
+				apptest.Check(t, err)
+				jobs = append(jobs, j)
+			}
+			for _, j := range jobs {
+				j, err := g.admin.WatchJob(ctx, j.ID, 20*time.Millisecond, func(*api.Job) {})
+				apptest.Check(t, err)
+				if j.State != "succeeded" || j.Attempts != 1 {
+					t.Errorf("sync %s: %s after %d attempts: %s", j.ID, j.State, j.Attempts, j.Error)
+				}
+			}
+			want := versionsIn(t, w.keys("kw-standard"))
+			g.checkHolds(t, want, false)
+			g.checkEscrows(t, w.backups, keyNames(want))
+		})
+	}
 }

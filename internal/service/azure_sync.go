@@ -360,7 +360,7 @@ func (s *Service) syncKey(ctx context.Context, v keyward.CloudVault, link *keywa
 		return 0, err
 	}
 	added := 0
-	err = s.store.Update(ctx, func(tx keyward.Tx) error {
+	record := func(tx keyward.Tx) error {
 		added = 0
 		// Older versions first, so the current one is recorded last and keeps the name.
 		for i := range versions {
@@ -385,7 +385,16 @@ func (s *Service) syncKey(ctx context.Context, v keyward.CloudVault, link *keywa
 		}
 		return tx.PutEscrow(&keyward.Escrow{AccountID: link.AccountID, GroupID: link.GroupID, KeyName: it.Name,
 			Blob: sealed, Versions: len(versions), TakenAt: s.clock.Now()})
-	})
+	}
+	// Another sync of the group (a second click, a schedule meeting a manual sync) may
+	// record the same versions at the same time: on PostgreSQL the loser's insert hits
+	// the unique index and used to fail the job for good with ECONFLICT. Recording is
+	// idempotent, so run it again: it then finds the other's rows and refreshes them.
+	for range 3 {
+		if err = s.store.Update(ctx, record); !keyward.IsCode(err, keyward.ECONFLICT) {
+			break
+		}
+	}
 	return added, err
 }
 
