@@ -162,6 +162,25 @@ func TestAzureSyncStates(t *testing.T) {
 				}
 			}
 
+			// A purged name made again in Azure is a new key: its version takes the name,
+			// the purged versions stay as they were.
+			reborn, err := kc.CreateKey(ctx, "k-00003", azkeys.CreateKeyParameters{Kty: to.Ptr(azkeys.KeyTypeEC)}, nil)
+			apptest.Check(t, err)
+			r = g.mustSync(t)
+			if r.VersionsAdded != 1 {
+				t.Fatalf("sync after re-creating a purged key: %+v", r)
+			}
+			for _, k := range g.checkHolds(t, versionsIn(t, kc), true) {
+				if k.Azure.KeyName != "k-00003" {
+					continue
+				}
+				isNew := k.Azure.Version == reborn.Key.KID.Version()
+				if isNew != (k.Azure.State == "enabled") || isNew != (k.State == "active") || isNew != k.Azure.Current || isNew != (k.Name == "k-00003") {
+					t.Fatalf("k-00003 version %s (new %v): %s, azure %s, current %v", k.Azure.Version, isNew, k.Name, k.Azure.State, k.Azure.Current)
+				}
+			}
+			g.checkEscrows(t, w.backups, []string{"k-00003"})
+
 			// Nothing Azure handed out is in the database in clear, in any encoding.
 			decoded, encoded := w.backups.all()
 			if len(decoded) < 8 {
