@@ -2,11 +2,13 @@ package e2e
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -15,6 +17,7 @@ import (
 	"github.com/keyward/keyward/internal/akvemu"
 	"github.com/keyward/keyward/internal/app"
 	"github.com/keyward/keyward/internal/app/apptest"
+	"github.com/keyward/keyward/internal/cli"
 )
 
 // startDevAzure starts keyward dev's emulator on dir, with deletes and recovers that take
@@ -232,5 +235,85 @@ func decodeResult(t *testing.T, j *api.Job, v any) {
 	apptest.Check(t, err)
 	if err := json.Unmarshal(b, v); err != nil {
 		t.Fatalf("job %s result %s: %v", j.ID, b, err)
+	}
+}
+
+// safeBuffer is a bytes.Buffer a command may write while the test reads it.
+type safeBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *safeBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *safeBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// The `keyward dev` command itself: it starts the emulator and the server, sets the Azure
+// groups up while serving, prints the banner, and the CLI syncs a group by name through
+// the environment dev.env gives. Ctrl-C (the context) stops it cleanly.
+func TestDevCommand(t *testing.T) {
+	dir := t.TempDir()
+	dctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var out safeBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- cli.Main(dctx, []string{"dev", "--data-dir", dir, "--listen", "127.0.0.1:0"}, cli.IO{In: strings.NewReader(""), Out: &out, Err: &out})
+	}()
+	deadline := time.Now().Add(60 * time.Second)
+	for !strings.Contains(out.String(), "Press Ctrl-C to stop.") {
+		select {
+		case code := <-done:
+			t.Fatalf("keyward dev exited %d:\n%s", code, out.String())
+		case <-time.After(50 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("keyward dev not ready in 60s:\n%s", out.String())
+		}
+	}
+	for _, want := range []string{"kw-standard  standard", "kw-premium   premium", "kw-hsm       managed-hsm", "keyward azure sync kw-standard --wait"} {
+		if !strings.Contains(out.String(), want) {
+			t.Fatalf("banner lacks %q:\n%s", want, out.String())
+		}
+	}
+	envFile, err := os.ReadFile(filepath.Join(dir, "dev.env"))
+	apptest.Check(t, err)
+	vars := map[string]string{}
+	for _, line := range strings.Split(string(envFile), "\n") {
+		if k, v, ok := strings.Cut(strings.TrimPrefix(line, "export "), "="); ok && !strings.HasPrefix(line, "#") {
+			vars[k] = strings.Trim(v, "'")
+		}
+	}
+	var cliOut bytes.Buffer
+	args := []string{"--addr", vars["KEYWARD_ADDR"], "--cacert", vars["KEYWARD_CACERT"], "--token", vars["KEYWARD_TOKEN"], "azure", "sync", "kw-hsm", "--wait"}
+	t.Setenv("KEYWARD_CONFIG_DIR", t.TempDir())
+	if code := cli.Main(ctx, args, cli.IO{In: strings.NewReader(""), Out: &cliOut, Err: &cliOut}); code != 0 || !strings.Contains(cliOut.String(), "succeeded") {
+		t.Fatalf("keyward azure sync kw-hsm --wait: exit %d\n%s", code, cliOut.String())
+	}
+	cliOut.Reset()
+	args = []string{"--addr", vars["KEYWARD_ADDR"], "--cacert", vars["KEYWARD_CACERT"], "--token", vars["KEYWARD_TOKEN"], "key", "list", "--group", "kw-hsm"}
+	if code := cli.Main(ctx, args, cli.IO{In: strings.NewReader(""), Out: &cliOut, Err: &cliOut}); code != 0 ||
+		!strings.Contains(cliOut.String(), "db-aes-00001") || !strings.Contains(cliOut.String(), "signing-rsa-00001") {
+		t.Fatalf("keyward key list --group kw-hsm: exit %d\n%s", code, cliOut.String())
+	}
+	cancel()
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Fatalf("keyward dev exited %d after Ctrl-C:\n%s", code, out.String())
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("keyward dev did not stop within 20s of Ctrl-C")
+	}
+	if _, err := os.Stat(filepath.Join(dir, app.DevAzureStateFile)); err != nil {
+		t.Fatalf("emulator state after stop: %v", err)
 	}
 }
