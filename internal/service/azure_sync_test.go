@@ -1,6 +1,9 @@
 package service
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -54,5 +57,30 @@ func TestCreatedTogether(t *testing.T) {
 		if got := createdTogether(tc.vs); got != tc.want {
 			t.Errorf("%s: createdTogether = %v, want %v", tc.name, got, tc.want)
 		}
+	}
+}
+
+// A failed sync says how many keys failed and which, with the first reason, and keeps the
+// code and Retry-After that decide whether and when the job retries.
+func TestKeysFailed(t *testing.T) {
+	azureErr := &keyward.Error{Code: keyward.ERATELIMIT, Message: "Azure: Throttled", RetryAfter: 3 * time.Second}
+	var names []string
+	var errs []error
+	for _, n := range []string{"k7", "k1", "k3", "k2", "k6", "k5", "k4"} {
+		names = append(names, n)
+		errs = append(errs, fmt.Errorf("%s: %w", n, azureErr))
+	}
+	err := keysFailed(errors.Join(errs...), names)
+	var ke *keyward.Error
+	if !errors.As(err, &ke) || ke.Code != keyward.ERATELIMIT || ke.RetryAfter != 3*time.Second {
+		t.Fatalf("keysFailed = %#v, want ERATELIMIT with Retry-After 3s", err)
+	}
+	if want := "7 keys could not be synced (k1, k2, k3, k4, k5 and 2 more): Azure: Throttled"; ke.Message != want {
+		t.Fatalf("message = %q, want %q", ke.Message, want)
+	}
+	// A job ending with the server keeps its context error: it is left for the next start.
+	stopped := errors.Join(errs[0], context.Canceled)
+	if got := keysFailed(stopped, names[:1]); got != stopped {
+		t.Fatalf("keysFailed on shutdown = %v, want the error unchanged", got)
 	}
 }
