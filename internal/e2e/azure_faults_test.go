@@ -74,6 +74,12 @@ func TestAzureSyncFaults(t *testing.T) {
 			default:
 				t.Fatalf("sync ended %s", j.State)
 			}
+			// Whatever the faults left undone, every key held has its escrow.
+			held := map[string]bool{}
+			for v := range g.virtualVersions(t) {
+				held[v] = true
+			}
+			g.checkEscrows(t, w.backups, keyNames(held))
 			if j.Attempts > 1 {
 				checkFailureLogged(t, g.admin, g.group, j.ID)
 			}
