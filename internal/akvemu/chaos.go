@@ -15,9 +15,10 @@ import (
 // chaos adds latency and picks faults from seeded randomness, so that a run with the same
 // seed and the same sequence of requests fails the same way.
 type chaos struct {
-	mu  sync.Mutex
-	cfg ChaosConfig
-	rng *rand.Rand
+	mu    sync.Mutex
+	cfg   ChaosConfig
+	rng   *rand.Rand
+	fired []int // per rule, for FaultRule.Max
 }
 
 func newChaos(cfg ChaosConfig) *chaos {
@@ -32,6 +33,7 @@ func (c *chaos) set(cfg ChaosConfig) {
 	defer c.mu.Unlock()
 	cfg.Faults = append([]FaultRule(nil), cfg.Faults...)
 	c.cfg = cfg
+	c.fired = make([]int, len(cfg.Faults))
 	c.rng = rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15))
 }
 
@@ -66,7 +68,11 @@ func (c *chaos) fault(op, vaultName string) *FaultRule {
 		if f.Vault != "" && !strings.EqualFold(f.Vault, vaultName) {
 			continue
 		}
+		if f.Max > 0 && c.fired[i] >= f.Max {
+			continue
+		}
 		if f.Rate > 0 && c.rng.Float64() < f.Rate {
+			c.fired[i]++
 			rule := *f
 			return &rule
 		}

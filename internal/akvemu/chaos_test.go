@@ -91,6 +91,34 @@ func TestChaosThrottleFault(t *testing.T) {
 	}
 }
 
+// A rule with Max fires that many times and then lets requests through, until the chaos
+// settings are set again.
+func TestChaosFaultMax(t *testing.T) {
+	e := newEnv(t)
+	if err := e.emu.SeedKeys("kw-standard", SeedSpec{Count: 1, Prefix: "k"}); err != nil {
+		t.Fatal(err)
+	}
+	tok := e.token("https://vault.azure.net")
+	get := func() int {
+		return e.do("GET", "https://kw-standard.vault.azure.net/keys/k-00001?api-version=7.5", tok, "").status
+	}
+	for round := range 2 {
+		if err := e.emu.SetChaos(ChaosConfig{Faults: []FaultRule{{Operation: "GetKey", Kind: "503", Rate: 1, Max: 2}}}); err != nil {
+			t.Fatal(err)
+		}
+		var got []int
+		for range 4 {
+			got = append(got, get())
+		}
+		if want := []int{503, 503, 200, 200}; fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Fatalf("round %d: statuses %v, want %v", round, got, want)
+		}
+	}
+	if err := e.emu.SetChaos(ChaosConfig{Faults: []FaultRule{{Operation: "*", Kind: "503", Rate: 1, Max: -1}}}); err == nil {
+		t.Error("SetChaos accepted a negative max")
+	}
+}
+
 func TestChaosRepeatsWithSeed(t *testing.T) {
 	e := newEnv(t)
 	if err := e.emu.SeedKeys("kw-standard", SeedSpec{Count: 1, Prefix: "k"}); err != nil {

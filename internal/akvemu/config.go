@@ -180,6 +180,10 @@ type FaultRule struct {
 	Hang Duration `json:"hang,omitempty" yaml:"hang,omitempty"`
 	// RetryAfter is the Retry-After of a "429" fault, sent in whole seconds (rounded up).
 	RetryAfter Duration `json:"retryAfter,omitempty" yaml:"retryAfter,omitempty"`
+	// Max is how many times the rule may fire before it stops (until the chaos settings
+	// are set again); zero means no limit. With Rate 1 it fails exactly the next Max
+	// matching requests, which makes a test's faults certain.
+	Max int `json:"max,omitempty" yaml:"max,omitempty"`
 }
 
 // TimingConfig says how long Azure's asynchronous state changes take. Zero values make
@@ -378,6 +382,9 @@ func (c *ChaosConfig) validate() error {
 		}
 		if f.Operation == "" {
 			return fmt.Errorf("chaos: fault %d: operation is empty (use \"*\" for all)", i)
+		}
+		if f.Max < 0 {
+			return fmt.Errorf("chaos: fault %d: max must not be negative", i)
 		}
 		if f.Hang < 0 {
 			return fmt.Errorf("chaos: fault %d: hang must not be negative", i)

@@ -25,23 +25,29 @@ func TestAzureSyncFaults(t *testing.T) {
 	g := linkAzureGroup(t, env, "standard", "kw-standard")
 	kc := w.keys("kw-standard")
 	const vault = "kw-standard"
-	rule := func(kind string) akvemu.FaultRule {
-		return akvemu.FaultRule{Operation: "*", Vault: vault, Kind: kind, Rate: 0.15}
+	// Each case fails the first matching requests for sure (the listing's first page, so
+	// a run always has faults to survive), then a share of the rest at random.
+	certain := func(kind string, max int) akvemu.FaultRule {
+		return akvemu.FaultRule{Operation: "*", Vault: vault, Kind: kind, Rate: 1, Max: max, Hang: akvemu.Duration(time.Second)}
 	}
+	random := func(kind string, rate float64) akvemu.FaultRule {
+		return akvemu.FaultRule{Operation: "*", Vault: vault, Kind: kind, Rate: rate, Hang: akvemu.Duration(time.Second)}
+	}
+	withRetryAfter := certain("429", 1)
+	withRetryAfter.RetryAfter = akvemu.Duration(time.Second)
 	cases := []struct {
 		name  string
 		rules []akvemu.FaultRule
 	}{
-		{"429 with Retry-After", []akvemu.FaultRule{{Operation: "*", Vault: vault, Kind: "429", Rate: 0.04, RetryAfter: akvemu.Duration(time.Second)}}},
-		{"429 without Retry-After", []akvemu.FaultRule{rule("429")}},
-		{"500", []akvemu.FaultRule{rule("500")}},
-		{"503", []akvemu.FaultRule{rule("503")}},
-		// Held for longer than Keyward's attempt timeout (400ms here).
-		{"timeout", []akvemu.FaultRule{{Operation: "*", Vault: vault, Kind: "timeout", Rate: 0.05, Hang: akvemu.Duration(time.Second)}}},
-		{"reset", []akvemu.FaultRule{rule("reset")}},
-		{"all at once", []akvemu.FaultRule{
-			{Operation: "*", Vault: vault, Kind: "reset", Rate: 0.05}, {Operation: "*", Vault: vault, Kind: "503", Rate: 0.05},
-			{Operation: "*", Vault: vault, Kind: "429", Rate: 0.05}, {Operation: "*", Vault: vault, Kind: "500", Rate: 0.05}}},
+		{"429 with Retry-After", []akvemu.FaultRule{withRetryAfter}},
+		{"429 without Retry-After", []akvemu.FaultRule{certain("429", 2), random("429", 0.15)}},
+		{"500", []akvemu.FaultRule{certain("500", 2), random("500", 0.15)}},
+		{"503", []akvemu.FaultRule{certain("503", 2), random("503", 0.15)}},
+		// Held for a second, longer than Keyward's attempt timeout (400ms here).
+		{"timeout", []akvemu.FaultRule{certain("timeout", 2), random("timeout", 0.03)}},
+		{"reset", []akvemu.FaultRule{certain("reset", 2), random("reset", 0.15)}},
+		{"all at once", []akvemu.FaultRule{certain("reset", 1), certain("503", 1), certain("429", 1),
+			random("reset", 0.05), random("503", 0.05), random("429", 0.05), random("500", 0.05)}},
 	}
 	for i, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -53,8 +59,12 @@ func TestAzureSyncFaults(t *testing.T) {
 			j := syncWait(t, g.admin, g.group)
 			apptest.Check(t, w.emu.SetChaos(akvemu.ChaosConfig{}))
 			faulted := w.emu.Stats().Faulted - before
-			if faulted == 0 {
-				t.Fatalf("the emulator injected no fault: the case tests nothing")
+			certainFaults := 0
+			for _, r := range tc.rules {
+				certainFaults += r.Max
+			}
+			if faulted < int64(certainFaults) {
+				t.Fatalf("the emulator injected %d faults, fewer than the %d certain ones", faulted, certainFaults)
 			}
 			t.Logf("%d faults injected; job %s after %d attempts %s", faulted, j.State, j.Attempts, j.Error)
 			want := versionsIn(t, kc)
