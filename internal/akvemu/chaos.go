@@ -2,9 +2,11 @@ package akvemu
 
 import (
 	"context"
+	"math"
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -13,9 +15,10 @@ import (
 // chaos adds latency and picks faults from seeded randomness, so that a run with the same
 // seed and the same sequence of requests fails the same way.
 type chaos struct {
-	mu  sync.Mutex
-	cfg ChaosConfig
-	rng *rand.Rand
+	mu    sync.Mutex
+	cfg   ChaosConfig
+	rng   *rand.Rand
+	fired []int // per rule, for FaultRule.Max
 }
 
 func newChaos(cfg ChaosConfig) *chaos {
@@ -30,6 +33,7 @@ func (c *chaos) set(cfg ChaosConfig) {
 	defer c.mu.Unlock()
 	cfg.Faults = append([]FaultRule(nil), cfg.Faults...)
 	c.cfg = cfg
+	c.fired = make([]int, len(cfg.Faults))
 	c.rng = rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15))
 }
 
@@ -64,7 +68,11 @@ func (c *chaos) fault(op, vaultName string) *FaultRule {
 		if f.Vault != "" && !strings.EqualFold(f.Vault, vaultName) {
 			continue
 		}
+		if f.Max > 0 && c.fired[i] >= f.Max {
+			continue
+		}
 		if f.Rate > 0 && c.rng.Float64() < f.Rate {
+			c.fired[i]++
 			rule := *f
 			return &rule
 		}
@@ -101,6 +109,13 @@ func (e *Emulator) applyFault(w http.ResponseWriter, r *http.Request, f *FaultRu
 		record("503")
 		writeServiceError(w, r, svc, http.StatusServiceUnavailable, "ServiceUnavailable",
 			"The service is currently unavailable. Please retry the request.")
+	case "429":
+		record("429")
+		if ra := f.RetryAfter.D(); ra > 0 {
+			w.Header().Set("Retry-After", strconv.FormatInt(int64(math.Ceil(ra.Seconds())), 10))
+		}
+		writeServiceError(w, r, svc, http.StatusTooManyRequests, "Throttled",
+			"Request was not processed because too many requests were received. Reason: injected by the emulator's chaos")
 	case "timeout":
 		hang := f.Hang.D()
 		if hang == 0 {

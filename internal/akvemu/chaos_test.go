@@ -62,6 +62,63 @@ func TestChaosFaults(t *testing.T) {
 	}
 }
 
+// A 429 fault answers Azure's Throttled error, with Retry-After in whole seconds when
+// the rule gives one and without the header otherwise.
+func TestChaosThrottleFault(t *testing.T) {
+	e := newEnv(t)
+	if err := e.emu.SeedKeys("kw-standard", SeedSpec{Count: 1, Prefix: "k"}); err != nil {
+		t.Fatal(err)
+	}
+	tok := e.token("https://vault.azure.net")
+	for _, tc := range []struct {
+		name       string
+		retryAfter time.Duration
+		want       string
+	}{{"with Retry-After", 1500 * time.Millisecond, "2"}, {"without Retry-After", 0, ""}} {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := e.emu.SetChaos(ChaosConfig{Faults: []FaultRule{{Operation: "GetKey", Kind: "429", Rate: 1,
+				RetryAfter: Duration(tc.retryAfter)}}}); err != nil {
+				t.Fatal(err)
+			}
+			r := e.do("GET", "https://kw-standard.vault.azure.net/keys/k-00001?api-version=7.5", tok, "")
+			if r.status != http.StatusTooManyRequests || !strings.Contains(string(r.body), `"code":"Throttled"`) {
+				t.Fatalf("got %d %s, want 429 Throttled", r.status, r.body)
+			}
+			if got := r.header.Get("Retry-After"); got != tc.want {
+				t.Fatalf("Retry-After = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+// A rule with Max fires that many times and then lets requests through, until the chaos
+// settings are set again.
+func TestChaosFaultMax(t *testing.T) {
+	e := newEnv(t)
+	if err := e.emu.SeedKeys("kw-standard", SeedSpec{Count: 1, Prefix: "k"}); err != nil {
+		t.Fatal(err)
+	}
+	tok := e.token("https://vault.azure.net")
+	get := func() int {
+		return e.do("GET", "https://kw-standard.vault.azure.net/keys/k-00001?api-version=7.5", tok, "").status
+	}
+	for round := range 2 {
+		if err := e.emu.SetChaos(ChaosConfig{Faults: []FaultRule{{Operation: "GetKey", Kind: "503", Rate: 1, Max: 2}}}); err != nil {
+			t.Fatal(err)
+		}
+		var got []int
+		for range 4 {
+			got = append(got, get())
+		}
+		if want := []int{503, 503, 200, 200}; fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Fatalf("round %d: statuses %v, want %v", round, got, want)
+		}
+	}
+	if err := e.emu.SetChaos(ChaosConfig{Faults: []FaultRule{{Operation: "*", Kind: "503", Rate: 1, Max: -1}}}); err == nil {
+		t.Error("SetChaos accepted a negative max")
+	}
+}
+
 func TestChaosRepeatsWithSeed(t *testing.T) {
 	e := newEnv(t)
 	if err := e.emu.SeedKeys("kw-standard", SeedSpec{Count: 1, Prefix: "k"}); err != nil {

@@ -168,13 +168,22 @@ type FaultRule struct {
 	Operation string `json:"operation" yaml:"operation"`
 	// Vault limits the rule to one vault or HSM name; empty means any.
 	Vault string `json:"vault,omitempty" yaml:"vault,omitempty"`
-	// Kind is "500", "503", "timeout" (hang, then close the connection) or "reset"
-	// (close the connection with a TCP reset).
+	// Kind is "500", "503", "timeout" (hang, then close the connection), "reset" (close
+	// the connection with a TCP reset) or "429" (Azure's Throttled answer, with a
+	// Retry-After of RetryAfter, or without the header when RetryAfter is zero: clients
+	// must then back off on their own). Throttling proper is ThrottleConfig's; a 429
+	// fault hits at random, whatever the budget.
 	Kind string `json:"kind" yaml:"kind"`
 	// Rate is the probability, 0 to 1, that a matching request fails.
 	Rate float64 `json:"rate" yaml:"rate"`
 	// Hang is how long a "timeout" fault holds the request before closing; zero means 30s.
 	Hang Duration `json:"hang,omitempty" yaml:"hang,omitempty"`
+	// RetryAfter is the Retry-After of a "429" fault, sent in whole seconds (rounded up).
+	RetryAfter Duration `json:"retryAfter,omitempty" yaml:"retryAfter,omitempty"`
+	// Max is how many times the rule may fire before it stops (until the chaos settings
+	// are set again); zero means no limit. With Rate 1 it fails exactly the next Max
+	// matching requests, which makes a test's faults certain.
+	Max int `json:"max,omitempty" yaml:"max,omitempty"`
 }
 
 // TimingConfig says how long Azure's asynchronous state changes take. Zero values make
@@ -364,15 +373,18 @@ func (c *ChaosConfig) validate() error {
 	}
 	for i, f := range c.Faults {
 		switch f.Kind {
-		case "500", "503", "timeout", "reset":
+		case "500", "503", "timeout", "reset", "429":
 		default:
-			return fmt.Errorf("chaos: fault %d: kind %q must be 500, 503, timeout or reset", i, f.Kind)
+			return fmt.Errorf("chaos: fault %d: kind %q must be 500, 503, 429, timeout or reset", i, f.Kind)
 		}
 		if f.Rate < 0 || f.Rate > 1 {
 			return fmt.Errorf("chaos: fault %d: rate %v is outside 0-1", i, f.Rate)
 		}
 		if f.Operation == "" {
 			return fmt.Errorf("chaos: fault %d: operation is empty (use \"*\" for all)", i)
+		}
+		if f.Max < 0 {
+			return fmt.Errorf("chaos: fault %d: max must not be negative", i)
 		}
 		if f.Hang < 0 {
 			return fmt.Errorf("chaos: fault %d: hang must not be negative", i)

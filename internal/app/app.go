@@ -216,6 +216,9 @@ func (a *App) Run(ctx context.Context) error {
 	return err
 }
 
+// Store is the server's store, for the end-to-end tests that look at what it holds.
+func (a *App) Store() keyward.Store { return a.store }
+
 // Close releases the store and the listener.
 func (a *App) Close() error {
 	var err error

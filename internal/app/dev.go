@@ -26,11 +26,18 @@ type DevState struct {
 	GroupID   string `json:"group_id"`
 	AppID     string `json:"app_id"`
 	AppKey    string `json:"app_key"`
+	// AzureGroups are the groups linked to the in-process Azure emulator's vaults.
+	AzureGroups []DevAzureGroup `json:"azure_groups,omitempty"`
 }
 
 // DevEnv is what dev.env exports.
 type DevEnv struct {
 	Addr, CACert, Token, AppKey string
+	// AzureEmulator is the in-process emulator's address ("" without one): its admin API
+	// is http://AzureEmulator/_emulator/.
+	AzureEmulator string
+	// AzureGroups are the names of the groups linked to it.
+	AzureGroups []string
 }
 
 // DevConfig is the configuration of `keyward dev`: everything embedded under dataDir.
@@ -46,8 +53,11 @@ func DevConfig(listen, dataDir string) config.Config {
 }
 
 // SetUpDev creates the development account, admin, group and application on the first
-// start (or loads them), opens a fresh admin session, and writes DIR/dev.env.
-func (a *App) SetUpDev(ctx context.Context) (*DevState, *DevEnv, error) {
+// start (or loads them), opens a fresh admin session, and writes DIR/dev.env. With az (the
+// in-process emulator, started by StartDevAzure) it also makes sure of a cloud credential
+// for it and of one connected Azure group per emulated vault; the jobs must be running
+// (App.Run), because linking tests the connection in a job.
+func (a *App) SetUpDev(ctx context.Context, az *DevAzure) (*DevState, *DevEnv, error) {
 	statePath := filepath.Join(a.Config.DataDir, "dev.json")
 	st, err := loadDevState(statePath)
 	if errors.Is(err, os.ErrNotExist) {
@@ -63,6 +73,18 @@ func (a *App) SetUpDev(ctx context.Context) (*DevState, *DevEnv, error) {
 		return nil, nil, fmt.Errorf("log in the dev admin: %w", err)
 	}
 	env := &DevEnv{Addr: a.Addr(), CACert: a.CACertFile, Token: login.Token, AppKey: st.AppKey}
+	if az != nil {
+		if st.AzureGroups, err = a.setUpDevAzure(ctx, login.Principal, az); err != nil {
+			return nil, nil, err
+		}
+		if err := writeJSONFile(statePath, st); err != nil {
+			return nil, nil, err
+		}
+		env.AzureEmulator = az.Addr
+		for _, g := range st.AzureGroups {
+			env.AzureGroups = append(env.AzureGroups, g.Name)
+		}
+	}
 	return st, env, writeDevEnv(filepath.Join(a.Config.DataDir, "dev.env"), env)
 }
 
@@ -127,6 +149,11 @@ func writeDevEnv(path string, e *DevEnv) error {
 	fmt.Fprintf(&b, "export KEYWARD_CACERT=%s\n", shellQuote(e.CACert))
 	fmt.Fprintf(&b, "export KEYWARD_TOKEN=%s\n", shellQuote(e.Token))
 	fmt.Fprintf(&b, "export KEYWARD_APP_KEY=%s\n", shellQuote(e.AppKey))
+	if e.AzureEmulator != "" {
+		fmt.Fprintf(&b, "# The in-process Azure emulator (admin API under http://ADDR/_emulator/). Azure groups,\n")
+		fmt.Fprintf(&b, "# each linked to one of its vaults: %s. Sync one with: keyward azure sync GROUP --wait\n", strings.Join(e.AzureGroups, ", "))
+		fmt.Fprintf(&b, "export KEYWARD_AZURE_EMULATOR=%s\n", shellQuote(e.AzureEmulator))
+	}
 	return os.WriteFile(path, []byte(b.String()), 0o600)
 }
 
@@ -141,16 +168,29 @@ Keyward dev server is ready at %s
   data dir     %s   (restart with: keyward dev --data-dir %s)
   log in as    %s / %s
   CA cert      %s
-
+`, env.Addr, dir, dir, st.Email, st.Password, env.CACert)
+	if len(st.AzureGroups) > 0 {
+		fmt.Fprintf(w, "\nAzure emulator at %s (in-process; admin API http://%s/_emulator/stats),\n", env.AzureEmulator, env.AzureEmulator)
+		fmt.Fprintf(w, "with cloud credential %q and these connected Azure groups:\n\n", devCredentialName)
+		for _, g := range st.AzureGroups {
+			fmt.Fprintf(w, "  %-12s %-12s %s\n", g.Name, g.VaultKind, g.Vault)
+		}
+		fmt.Fprintf(w, "\nTheir vaults already hold a few keys: sync a group to see them as virtual keys.\n")
+	}
+	fmt.Fprintf(w, `
 Use it from another shell:
 
   source %s
   keyward whoami
   keyward group list
-  keyward app list
-
+`, filepath.Join(dir, "dev.env"))
+	if len(st.AzureGroups) > 0 {
+		g := st.AzureGroups[0].Name
+		fmt.Fprintf(w, "  keyward azure sync %s --wait\n  keyward key list --group %s\n", g, g)
+	}
+	fmt.Fprintf(w, `
 dev.env holds KEYWARD_ADDR, KEYWARD_CACERT, KEYWARD_TOKEN (the admin's session) and
 KEYWARD_APP_KEY (the API key of application "dev-app" in group "default").
 Press Ctrl-C to stop.
-`, env.Addr, dir, dir, st.Email, st.Password, env.CACert, filepath.Join(dir, "dev.env"))
+`)
 }

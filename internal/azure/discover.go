@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/keyvault/armkeyvault"
 
 	"github.com/keyward/keyward/internal/keyward"
@@ -48,7 +49,9 @@ func listVaults(ctx context.Context, r *runner, s *session) ([]keyward.VaultInfo
 		return nil, err
 	}
 	var out []keyward.VaultInfo
-	err = eachPage(ctx, r, call{op: "Vaults_ListBySubscription"}, ac.vaults.NewListBySubscriptionPager(nil),
+	err = eachPage(ctx, r, call{op: "Vaults_ListBySubscription"}, func() *runtime.Pager[armkeyvault.VaultsClientListBySubscriptionResponse] {
+		return ac.vaults.NewListBySubscriptionPager(nil)
+	},
 		func(p armkeyvault.VaultsClientListBySubscriptionResponse) []*armkeyvault.Vault { return p.Value },
 		func(v *armkeyvault.Vault) error { out = append(out, vaultInfo(v)); return nil })
 	return out, err
@@ -61,7 +64,9 @@ func listHSMs(ctx context.Context, r *runner, s *session) ([]keyward.VaultInfo, 
 		return nil, err
 	}
 	var out []keyward.VaultInfo
-	err = eachPage(ctx, r, call{op: "ManagedHsms_ListBySubscription"}, ac.hsms.NewListBySubscriptionPager(nil),
+	err = eachPage(ctx, r, call{op: "ManagedHsms_ListBySubscription"}, func() *runtime.Pager[armkeyvault.ManagedHsmsClientListBySubscriptionResponse] {
+		return ac.hsms.NewListBySubscriptionPager(nil)
+	},
 		func(p armkeyvault.ManagedHsmsClientListBySubscriptionResponse) []*armkeyvault.ManagedHsm {
 			return p.Value
 		},

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
 	"github.com/Azure/azure-sdk-for-go/sdk/security/keyvault/azkeys"
 
 	"github.com/keyward/keyward/internal/keyward"
@@ -12,14 +13,16 @@ import (
 
 // ListKeys calls fn for every key, one request per page.
 func (v *vault) ListKeys(ctx context.Context, fn func(keyward.CloudKeyItem) error) error {
-	return eachPage(ctx, v.data, call{op: "GetKeys"}, v.kc.NewListKeyPropertiesPager(nil),
+	return eachPage(ctx, v.data, call{op: "GetKeys"}, func() *runtime.Pager[azkeys.ListKeyPropertiesResponse] { return v.kc.NewListKeyPropertiesPager(nil) },
 		func(p azkeys.ListKeyPropertiesResponse) []*azkeys.KeyProperties { return p.Value },
 		func(p *azkeys.KeyProperties) error { return fn(itemFromProperties(p)) })
 }
 
 // ListVersions calls fn for every version of a key; listings carry no key type.
 func (v *vault) ListVersions(ctx context.Context, name string, fn func(keyward.CloudKey) error) error {
-	return eachPage(ctx, v.data, call{op: "GetKeyVersions", key: name}, v.kc.NewListKeyPropertiesVersionsPager(name, nil),
+	return eachPage(ctx, v.data, call{op: "GetKeyVersions", key: name}, func() *runtime.Pager[azkeys.ListKeyPropertiesVersionsResponse] {
+		return v.kc.NewListKeyPropertiesVersionsPager(name, nil)
+	},
 		func(p azkeys.ListKeyPropertiesVersionsResponse) []*azkeys.KeyProperties { return p.Value },
 		func(p *azkeys.KeyProperties) error { return fn(keyFromProperties(p)) })
 }

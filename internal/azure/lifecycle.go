@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
 	"github.com/Azure/azure-sdk-for-go/sdk/security/keyvault/azkeys"
 
 	"github.com/keyward/keyward/internal/keyward"
@@ -88,7 +89,9 @@ func (v *vault) ListDeletedKeys(ctx context.Context, fn func(keyward.CloudDelete
 	if err := v.softDeleteOff("deleted keys"); err != nil {
 		return err
 	}
-	return eachPage(ctx, v.data, call{op: "GetDeletedKeys"}, v.kc.NewListDeletedKeyPropertiesPager(nil),
+	return eachPage(ctx, v.data, call{op: "GetDeletedKeys"}, func() *runtime.Pager[azkeys.ListDeletedKeyPropertiesResponse] {
+		return v.kc.NewListDeletedKeyPropertiesPager(nil)
+	},
 		func(p azkeys.ListDeletedKeyPropertiesResponse) []*azkeys.DeletedKeyProperties { return p.Value },
 		func(p *azkeys.DeletedKeyProperties) error { return fn(deletedFromProperties(p)) })
 }

@@ -2,6 +2,7 @@ package azure
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"time"
@@ -261,17 +262,26 @@ func (r *runner) pause(c call, wait time.Duration) {
 
 // eachPage reads every page of a listing, following nextLink until Azure gives none (pages
 // may be short or empty), each page one request within the budget and retried; fn gets
-// every item.
-func eachPage[P, T any](ctx context.Context, r *runner, c call, pager *runtime.Pager[P], items func(P) []*T, fn func(*T) error) error {
+// every item. newPager makes the listing's pager: azcore's Pager stops for good after a
+// failed fetch (from azcore 1.24 it hands back the same error without asking Azure
+// again), so a retry goes on with a new pager placed after the last page read.
+func eachPage[P, T any](ctx context.Context, r *runner, c call, newPager func() *runtime.Pager[P], items func(P) []*T, fn func(*T) error) error {
+	pager := newPager()
+	var last *P
 	for pager.More() {
 		var page P
 		if _, err := r.do(ctx, c, func(ctx context.Context) (result, error) {
 			var err error
-			page, err = pager.NextPage(ctx)
+			if page, err = pager.NextPage(ctx); err != nil {
+				if p := resumePager(newPager, last); p != nil {
+					pager = p
+				}
+			}
 			return nil, err
 		}); err != nil {
 			return err
 		}
+		last = &page
 		for _, it := range items(page) {
 			if it == nil {
 				continue
@@ -282,6 +292,25 @@ func eachPage[P, T any](ctx context.Context, r *runner, c call, pager *runtime.P
 		}
 	}
 	return nil
+}
+
+// resumePager returns a new pager whose next fetch is the page after last (the first
+// page when last is nil), or nil if it cannot make one.
+func resumePager[P any](newPager func() *runtime.Pager[P], last *P) *runtime.Pager[P] {
+	p := newPager()
+	if last == nil {
+		return p
+	}
+	b, err := json.Marshal(last)
+	if err != nil || p.UnmarshalJSON(b) != nil {
+		return nil
+	}
+	// A pager given a page hands it back once before it fetches the next one (that is how
+	// azcore resumes the pages of long-running operations): take it.
+	if _, err := p.NextPage(context.Background()); err != nil {
+		return nil
+	}
+	return p
 }
 
 // sleep waits for d or the context; it reports whether d passed.

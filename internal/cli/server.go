@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"os"
 	"strings"
@@ -22,9 +23,16 @@ func newDevCmd(g *globals) *cobra.Command {
 		Long: `Start a ready-to-use Keyward on loopback with everything embedded: an SQLite
 database, a generated root key file, and a private CA and server certificate for HTTPS.
 
+It also runs the Azure Key Vault emulator in-process (state in DIR/azure-emulator.json),
+and Keyward reaches Azure through it: through its proxy, trusting its CA.
+
 On the first start it creates an account, an admin user, a group "default" and an
-application "dev-app" with an API key, prints how to log in, and writes DIR/dev.env with
-KEYWARD_ADDR, KEYWARD_CACERT, KEYWARD_TOKEN (the admin's session) and KEYWARD_APP_KEY.
+application "dev-app" with an API key; a cloud credential "azure-emulator" for the
+emulator's app registration; and three connected Azure groups, kw-standard, kw-premium and
+kw-hsm, linked to the emulator's Standard vault, Premium vault and Managed HSM, whose vaults
+already hold a few keys (sync a group to see them: keyward azure sync kw-standard --wait).
+It prints how to log in, and writes DIR/dev.env with KEYWARD_ADDR, KEYWARD_CACERT,
+KEYWARD_TOKEN (the admin's session), KEYWARD_APP_KEY and KEYWARD_AZURE_EMULATOR.
 Restart it on the same --data-dir and everything is still there. Ctrl-C stops it.`,
 		Example: `  keyward dev
   keyward dev --listen 127.0.0.1:9443 --data-dir ./my-keyward
@@ -38,24 +46,40 @@ Restart it on the same --data-dir and everything is still there. Ctrl-C stops it
 				}
 				dataDir = d
 			}
-			ctx := cmd.Context()
-			cfg := app.DevConfig(listen, dataDir)
-			a, err := app.New(ctx, cfg, app.Options{Log: app.NewLogger(cfg.Log, os.Stderr)})
-			if err != nil {
-				return err
-			}
-			defer a.Close()
-			st, env, err := a.SetUpDev(ctx)
-			if err != nil {
-				return err
-			}
-			app.PrintDevBanner(g.io.Out, a, st, env)
-			return a.Run(ctx)
+			return runDev(cmd.Context(), g, listen, dataDir)
 		},
 	}
 	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:8443", "address to serve HTTPS on")
 	cmd.Flags().StringVar(&dataDir, "data-dir", "", "where to keep data (default: a new directory under $TMPDIR, printed at start)")
 	return cmd
+}
+
+// runDev starts the emulator, then Keyward pointed at it, serves (jobs included: linking
+// the Azure groups tests their connection in a job), and sets up the dev world.
+func runDev(ctx context.Context, g *globals, listen, dataDir string) error {
+	cfg := app.DevConfig(listen, dataDir)
+	az, err := app.StartDevAzure(dataDir)
+	if err != nil {
+		return err
+	}
+	defer az.Close()
+	a, err := app.New(ctx, cfg, app.Options{Log: app.NewLogger(cfg.Log, os.Stderr), AzureTLS: &az.TLS})
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	st, env, err := a.SetUpDev(ctx, az)
+	if err != nil {
+		cancel()
+		<-done
+		return fmt.Errorf("set up the dev server: %w", err)
+	}
+	app.PrintDevBanner(g.io.Out, a, st, env)
+	return <-done
 }
 
 func newServerCmd(g *globals) *cobra.Command {

@@ -34,7 +34,7 @@ type logFilters struct {
 
 func (lf *logFilters) add(cmd *cobra.Command) {
 	f := cmd.Flags()
-	f.StringVar(&lf.group, "group", "", "the group (id); required")
+	f.StringVar(&lf.group, "group", "", "the group (id or name); required")
 	f.StringVar(&lf.levels, "level", "", "only these levels, comma-separated: INFO, WARN, ERROR")
 	f.StringVar(&lf.since, "since", "", "entries at or after this time (RFC 3339, e.g. 2026-11-23T00:00:00Z)")
 	f.StringVar(&lf.until, "until", "", "entries before this time (RFC 3339)")

@@ -112,7 +112,7 @@ func TestBYOKImportSurvivesAKilledServer(t *testing.T) {
 }
 
 func byokKilled(t *testing.T, dsn string, opts []apptest.Option) {
-	w := startAzureWorld(t)
+	w := startPutWorld(t)
 	// Azure holds every import until the connection is given up: the child dies waiting.
 	if err := w.emu.SetChaos(akvemu.ChaosConfig{Faults: []akvemu.FaultRule{{Operation: "ImportKey", Kind: "timeout", Rate: 1, Hang: akvemu.Duration(2 * time.Minute)}}}); err != nil {
 		t.Fatal(err)

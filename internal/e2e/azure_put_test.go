@@ -15,7 +15,7 @@ import (
 
 // linkAll links one group to each vault of the world, through the API, and returns their
 // names by vault.
-func linkAll(t *testing.T, admin *client.Client, w *azureWorld) map[string]string {
+func linkAll(t *testing.T, admin *client.Client, w *putWorld) map[string]string {
 	t.Helper()
 	_, err := admin.CreateCloudCredential(ctx, api.CloudCredentialInput{Name: "azure", TenantID: e2eTenant, ClientID: e2eApp,
 		SubscriptionID: e2eSub, ClientSecret: e2eSecret})
@@ -38,7 +38,7 @@ func linkAll(t *testing.T, admin *client.Client, w *azureWorld) map[string]strin
 // The three ways into Azure through the CLI, on the real server: tables, -o json, --wait,
 // refusals that name the field, and the links on both keys.
 func TestAzureKeyCLI(t *testing.T) {
-	w := startAzureWorld(t)
+	w := startPutWorld(t)
 	env := apptest.Start(t, fastJobs)
 	_, admin := env.Bootstrap("Acme", "admin@a.example")
 	tok := admin.Token()
@@ -139,7 +139,7 @@ func TestAzureKeyCLI(t *testing.T) {
 // The API refuses malformed requests at the edge, naming the field, writes nothing and
 // starts no job; applications may not put keys into Azure.
 func TestAzureKeyAPIRefusals(t *testing.T) {
-	w := startAzureWorld(t)
+	w := startPutWorld(t)
 	env := apptest.Start(t, fastJobs)
 	_, admin := env.Bootstrap("Acme", "admin@a.example")
 	groups := linkAll(t, admin, w)

@@ -21,12 +21,12 @@ const (
 	e2eSecret = "s3cr3t~value.for-tests"
 )
 
-type azureWorld struct {
+type putWorld struct {
 	emu *akvemu.Emulator
 	tls keyward.TLSSettings
 }
 
-func startAzureWorld(t *testing.T) *azureWorld {
+func startPutWorld(t *testing.T) *putWorld {
 	t.Helper()
 	emu, err := akvemu.New(akvemu.Config{
 		Tenants:       []akvemu.TenantConfig{{ID: e2eTenant, Apps: []akvemu.AppConfig{{ClientID: e2eApp, Secret: e2eSecret, Subscriptions: []string{e2eSub}}}}},
@@ -47,7 +47,7 @@ func startAzureWorld(t *testing.T) *azureWorld {
 	done := make(chan error, 1)
 	go func() { done <- emu.Serve(ectx, ln) }()
 	t.Cleanup(func() { cancel(); <-done; emu.Close() })
-	return &azureWorld{emu: emu, tls: keyward.TLSSettings{ProxyURL: "http://" + ln.Addr().String(), CACertPEM: string(emu.CACertPEM())}}
+	return &putWorld{emu: emu, tls: keyward.TLSSettings{ProxyURL: "http://" + ln.Addr().String(), CACertPEM: string(emu.CACertPEM())}}
 }
 
 func worldCred() *keyward.CloudCredential {
@@ -57,7 +57,7 @@ func worldCred() *keyward.CloudCredential {
 
 // keys lists a vault's keys as Azure has them, soft-deleted ones too, through a connector
 // of the test's own.
-func (w *azureWorld) keys(t *testing.T, vault string) (live, deleted []string) {
+func (w *putWorld) keys(t *testing.T, vault string) (live, deleted []string) {
 	t.Helper()
 	c := azure.New(azure.Options{})
 	sec := keyward.CloudSecret{ClientSecret: e2eSecret}

@@ -28,7 +28,7 @@ import (
 func TestDevSetUpAndRestart(t *testing.T) {
 	dir := t.TempDir()
 	env := apptest.StartIn(t, dir)
-	st, denv, err := env.App.SetUpDev(ctx)
+	st, denv, err := env.App.SetUpDev(ctx, nil)
 	apptest.Check(t, err)
 	envFile, err := os.ReadFile(filepath.Join(dir, "dev.env"))
 	apptest.Check(t, err)
@@ -50,7 +50,7 @@ func TestDevSetUpAndRestart(t *testing.T) {
 	env.Stop()
 
 	env2 := apptest.StartIn(t, dir)
-	st2, denv2, err := env2.App.SetUpDev(ctx)
+	st2, denv2, err := env2.App.SetUpDev(ctx, nil)
 	apptest.Check(t, err)
 	if st2.AccountID != st.AccountID || st2.AppKey != st.AppKey || denv2.Token == denv.Token {
 		t.Fatalf("restart: state %+v vs %+v; token reused=%v", st2, st, denv2.Token == denv.Token)

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -53,7 +55,16 @@ type known struct {
 	versions map[string]*keyward.Object
 	current  *keyward.Object
 	escrowed bool
+	// escrowedAt is when the last sync of the key finished with it (Keyward's clock).
+	escrowedAt time.Time
 }
+
+// sameSecondSlack is how close to the last look at a key its Azure "updated" time may be
+// before the listing can no longer tell that nothing changed. Azure's timestamps have
+// whole seconds: a version created, or a key disabled, in the same second as the change
+// sync last saw leaves "updated" as it was. The slack also covers a few seconds of skew
+// between Keyward's clock and Azure's.
+const sameSecondSlack = 5 * time.Second
 
 func (s *Service) runSync(ctx context.Context, run *jobs.Run) error {
 	j := run.Job()
@@ -96,7 +107,7 @@ func (s *Service) runSync(ctx context.Context, run *jobs.Run) error {
 	}
 	if failed != nil {
 		run.Log(keyward.LogWarn, "Sync left keys to retry", fmt.Sprintf("%s; %d failed: %v", summary, res.Failed, failed))
-		return jobErr(failed)
+		return jobErr(keysFailed(failed, w.failedNames()))
 	}
 	run.Log(keyward.LogInfo, "Sync done", summary)
 	return nil
@@ -151,10 +162,13 @@ func (s *Service) known(ctx context.Context, link *keyward.AzureLink) (map[strin
 			}
 		}
 		for name, k := range have {
-			_, err := tx.GetEscrow(link.AccountID, link.GroupID, name)
+			e, err := tx.GetEscrow(link.AccountID, link.GroupID, name)
 			k.escrowed = err == nil
 			if err != nil && !keyward.IsCode(err, keyward.ENOTFOUND) {
 				return err
+			}
+			if e != nil {
+				k.escrowedAt = e.TakenAt
 			}
 		}
 		return nil
@@ -163,13 +177,15 @@ func (s *Service) known(ctx context.Context, link *keyward.AzureLink) (map[strin
 }
 
 // changed reports whether a key needs calls of its own: it is new, its current version
-// or state moved, or its backup is not escrowed yet.
+// or state moved, its backup is not escrowed yet, or it was updated so close to the last
+// sync's look at it that a change within the same second would not show (see
+// sameSecondSlack).
 func changed(k *known, it keyward.CloudKeyItem) bool {
 	if k == nil || k.current == nil || !k.escrowed {
 		return true
 	}
 	c := k.current.Cloud
-	return c.State != stateOfItem(it) || !c.Updated.Equal(it.Updated)
+	return c.State != stateOfItem(it) || !c.Updated.Equal(it.Updated) || !it.Updated.Before(k.escrowedAt.Add(-sameSecondSlack))
 }
 
 func stateOfItem(it keyward.CloudKeyItem) string {
@@ -193,7 +209,33 @@ type syncWorkers struct {
 	wg                          sync.WaitGroup
 	found, done                 atomic.Int64
 	added, escrowed, failedKeys atomic.Int64
-	errs                        []error // under mu
+	errs                        []error  // under mu
+	failed                      []string // names of the keys in errs, under mu
+}
+
+// failedNames returns the names of the keys that failed.
+func (w *syncWorkers) failedNames() []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return slices.Clone(w.failed)
+}
+
+// keysFailed is a sync's failure as the job reports it: the first failed key's reason,
+// with Azure's code and wait, naming the keys that failed. (The joined errors alone
+// would show only the first reason, without saying which keys.)
+func keysFailed(err error, names []string) error {
+	var ke *keyward.Error
+	if len(names) == 0 || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || !errors.As(err, &ke) {
+		return err
+	}
+	slices.Sort(names)
+	shown := strings.Join(names[:min(len(names), 5)], ", ")
+	if len(names) > 5 {
+		shown += fmt.Sprintf(" and %d more", len(names)-5)
+	}
+	e := *ke
+	e.Message = fmt.Sprintf("%d keys could not be synced (%s): %s", len(names), shown, ke.Message)
+	return &e
 }
 
 func (s *Service) startSyncWorkers(ctx context.Context, run *jobs.Run, v keyward.CloudVault, link *keyward.AzureLink,
@@ -215,6 +257,7 @@ func (s *Service) startSyncWorkers(ctx context.Context, run *jobs.Run, v keyward
 					w.failedKeys.Add(1)
 					w.mu.Lock()
 					w.errs = append(w.errs, fmt.Errorf("%s: %w", it.Name, err))
+					w.failed = append(w.failed, it.Name)
 					w.mu.Unlock()
 					run.Log(keyward.LogError, "Could not sync key "+it.Name, keyward.ErrorMessage(err))
 				} else {
@@ -281,8 +324,25 @@ func (s *Service) syncKey(ctx context.Context, v keyward.CloudVault, link *keywa
 		return 0, err
 	}
 	latest := latestVersion(versions, it)
+	var current *keyward.CloudKey
+	if createdTogether(versions) {
+		// Versions created within the same second: their dates cannot tell which is
+		// current, so ask Azure (a wrong guess would give the key's name to an old version).
+		var err error
+		if current, err = v.GetKey(ctx, it.Name, ""); err != nil {
+			return 0, err
+		}
+		latest = current.Version
+		if !slices.ContainsFunc(versions, func(ck keyward.CloudKey) bool { return ck.Version == latest }) {
+			versions = append(versions, *current) // created after the listing
+		}
+	}
 	for i := range versions {
 		ck := &versions[i]
+		if current != nil && ck.Version == current.Version {
+			versions[i] = *current
+			continue
+		}
 		if k == nil || k.versions[ck.Version] == nil || k.versions[ck.Version].Cloud.KeyType == "" {
 			full, err := v.GetKey(ctx, it.Name, ck.Version) // the listing has no kty or public part
 			if err != nil {
@@ -300,7 +360,7 @@ func (s *Service) syncKey(ctx context.Context, v keyward.CloudVault, link *keywa
 		return 0, err
 	}
 	added := 0
-	err = s.store.Update(ctx, func(tx keyward.Tx) error {
+	record := func(tx keyward.Tx) error {
 		added = 0
 		// Older versions first, so the current one is recorded last and keeps the name.
 		for i := range versions {
@@ -325,7 +385,16 @@ func (s *Service) syncKey(ctx context.Context, v keyward.CloudVault, link *keywa
 		}
 		return tx.PutEscrow(&keyward.Escrow{AccountID: link.AccountID, GroupID: link.GroupID, KeyName: it.Name,
 			Blob: sealed, Versions: len(versions), TakenAt: s.clock.Now()})
-	})
+	}
+	// Another sync of the group (a second click, a schedule meeting a manual sync) may
+	// record the same versions at the same time: on PostgreSQL the loser's insert hits
+	// the unique index and used to fail the job for good with ECONFLICT. Recording is
+	// idempotent, so run it again: it then finds the other's rows and refreshes them.
+	for range 3 {
+		if err = s.store.Update(ctx, record); !keyward.IsCode(err, keyward.ECONFLICT) {
+			break
+		}
+	}
 	return added, err
 }
 
@@ -340,6 +409,22 @@ func latestVersion(vs []keyward.CloudKey, it keyward.CloudKeyItem) string {
 		}
 	}
 	return best
+}
+
+// createdTogether reports whether the newest versions share their creation time, which
+// Azure gives in whole seconds.
+func createdTogether(vs []keyward.CloudKey) bool {
+	n := 0
+	var at time.Time
+	for _, v := range vs {
+		switch {
+		case n == 0 || v.Created.After(at):
+			n, at = 1, v.Created
+		case v.Created.Equal(at):
+			n++
+		}
+	}
+	return n > 1
 }
 
 // markGone records keys that left the vault's listing: soft-deleted ones with their dates,

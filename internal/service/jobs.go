@@ -61,9 +61,13 @@ func (s *Service) EnqueueJob(ctx context.Context, p keyward.Principal, action ke
 	}
 	err := s.changeAndStart(ctx, p, action, target, func(tx keyward.Tx, o *op) error {
 		if spec.GroupID != "" {
-			if _, err := loadGroup(tx, p, spec.GroupID, action); err != nil {
+			g, err := loadGroup(tx, p, spec.GroupID, action)
+			if err != nil {
 				return err
 			}
+			// The caller may name the group; the job belongs to its id (a name here
+			// failed the jobs table's foreign key: `keyward azure sync NAME`).
+			spec.GroupID = g.Group.ID
 		} else if err := keyward.Authorize(p, action, nil); err != nil {
 			return err
 		}
@@ -131,9 +135,11 @@ func (s *Service) ListJobs(ctx context.Context, p keyward.Principal, q JobQuery)
 	err := s.read(ctx, p, keyward.ActJobRead, target, func(tx keyward.Tx) error {
 		switch {
 		case q.GroupID != "":
-			if _, err := loadGroup(tx, p, q.GroupID, keyward.ActJobRead); err != nil {
+			g, err := loadGroup(tx, p, q.GroupID, keyward.ActJobRead)
+			if err != nil {
 				return err
 			}
+			f.GroupID = g.Group.ID // the caller may name the group
 		case !seesAll(p):
 			ms, err := tx.PrincipalGroups(p.Kind, p.ID)
 			if err != nil {

@@ -387,6 +387,14 @@ func (s *Service) ListObjects(ctx context.Context, p keyward.Principal, f keywar
 	f.AccountID, f.Now = p.AccountID, s.clock.Now()
 	var out []keyward.Object
 	err := s.store.View(ctx, func(tx keyward.Tx) error {
+		// Groups may be named, as everywhere else (`keyward key list --group NAME`).
+		for i, ref := range f.GroupIDs {
+			if _, err := tx.GetGroup(p.AccountID, ref); keyward.IsCode(err, keyward.ENOTFOUND) {
+				if g, err := tx.GetGroupByName(p.AccountID, ref); err == nil {
+					f.GroupIDs[i] = g.ID
+				}
+			}
+		}
 		if !seesAll(p) {
 			ms, err := tx.PrincipalGroups(p.Kind, p.ID)
 			if err != nil {

@@ -21,7 +21,7 @@ func (s *Service) ListServiceLog(ctx context.Context, p keyward.Principal, group
 		if err != nil {
 			return err
 		}
-		f.GroupID = g.Group.ID // the group may be named
+		f.GroupID = g.Group.ID // the caller may name the group
 		out, err = tx.ListServiceLog(f)
 		return err
 	})
@@ -41,7 +41,7 @@ func (s *Service) ExportServiceLog(ctx context.Context, p keyward.Principal, gro
 		if err != nil {
 			return err
 		}
-		f.GroupID = g.Group.ID // the group may be named
+		f.GroupID = g.Group.ID // the caller may name the group
 		for {
 			es, err := tx.ListServiceLog(f)
 			if err != nil {

@@ -92,7 +92,7 @@ over plain HTTP. See docs/azure-emulator.md.`,
 	fl.DurationVar(&o.Latency, "latency", 0, "latency added to every request")
 	fl.DurationVar(&o.Jitter, "jitter", 0, "random extra latency, uniform in [0, jitter)")
 	fl.Uint64Var(&o.Seed, "seed", 0, "seed of the random choices, so that a run repeats")
-	fl.StringArrayVar(&o.Faults, "fault", nil, "fault rule OPERATION:KIND:RATE[:VAULT], KIND 500|503|timeout|reset (repeatable)")
+	fl.StringArrayVar(&o.Faults, "fault", nil, "fault rule OPERATION:KIND:RATE[:VAULT], KIND 500|503|429|timeout|reset (repeatable)")
 	fl.BoolVar(&o.NoThrottle, "no-throttle", false, "turn Azure's throttling off")
 	fl.DurationVar(&o.ThrottleWindow, "throttle-window", 0, "throttling window (default Azure's 10s)")
 	for i := range timing {

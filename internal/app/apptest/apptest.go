@@ -96,9 +96,18 @@ func Start(t testing.TB, opts ...Option) *Env {
 // StartIn runs a server on an existing data dir (to test restarts).
 func StartIn(t testing.TB, dir string, opts ...Option) *Env {
 	t.Helper()
+	return StartWith(t, dir, app.Options{}, opts...)
+}
+
+// StartWith runs a server on a data dir with app options (the Azure connector and how it
+// reaches Azure); the test's logger, fast password hashing and a short shutdown grace are
+// filled in.
+func StartWith(t testing.TB, dir string, o app.Options, opts ...Option) *Env {
+	t.Helper()
 	cfg := Config(dir, opts...)
-	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	a, err := app.New(context.Background(), cfg, app.Options{Log: log, FastPasswordHashing: true, ShutdownGrace: 100 * time.Millisecond})
+	o.Log = slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	o.FastPasswordHashing, o.ShutdownGrace = true, 100*time.Millisecond
+	a, err := app.New(context.Background(), cfg, o)
 	if err != nil {
 		t.Fatalf("start keyward: %v", err)
 	}
