@@ -2,7 +2,6 @@ package service
 
 import (
 	"context"
-	"fmt"
 	"slices"
 	"strings"
 
@@ -17,9 +16,7 @@ import (
 // material is wrapped under it inside Keyward (CKM_RSA_AES_KEY_WRAP), the transfer blob is
 // imported and the key-exchange key deleted. The key-exchange key's name is checkpointed
 // before it is made, so that a retried job deletes it.
-//
-// (The BYOK steps are written here for rotation and re-import; the import of new keys
-// into Azure has its own on another branch, and the two are to be merged into one.)
+// The BYOK steps are in azure_byok.go.
 func (s *Service) importMaterial(ctx context.Context, run *jobs.Run, v keyward.CloudVault, link *keyward.AzureLink, name string,
 	target *keyward.CloudRef, k *kcrypto.Key, cp *versionCheckpoint) (*keyward.CloudKey, error) {
 	imp := keyward.CloudImport{Ops: target.Ops, Enabled: true}
@@ -35,15 +32,9 @@ func (s *Service) importMaterial(ctx context.Context, run *jobs.Run, v keyward.C
 	}
 	kty, curve := azureKeyType(k)
 	imp.KeyType, imp.Curve, imp.HSM = kty, curve, true
-	j := run.Job()
-	kekName := fmt.Sprintf("keyward-kek-%s-%d", strings.ReplaceAll(j.ID, "-", ""), j.Attempts)
+	kekName := kekNameFor(run.Job())
 	cp.KEKs = append(cp.KEKs, kekName)
 	if err := run.SaveCheckpoint(cp); err != nil {
-		return nil, err
-	}
-	kekKey, err := v.CreateKey(ctx, kekName, keyward.CloudKeySpec{KeyType: "RSA-HSM", Size: 3072, Ops: []string{"import"}, Enabled: true,
-		Tags: map[string]string{"keyward-purpose": "byok-key-exchange"}})
-	if err != nil {
 		return nil, err
 	}
 	defer func() {
@@ -55,18 +46,14 @@ func (s *Service) importMaterial(ctx context.Context, run *jobs.Run, v keyward.C
 			run.Log(keyward.LogWarn, "Could not note that key-exchange key was deleted", keyward.ErrorMessage(err))
 		}
 	}()
-	kek, err := kcrypto.Import(kekKey.PublicJWK, kcrypto.ImportOptions{Format: kcrypto.FormatJWK})
+	blob, kid, err := makeTransfer(ctx, v, kekName, map[string]string{"keyward-purpose": "byok-key-exchange"}, k)
 	if err != nil {
-		return nil, jobs.Permanent(fmt.Errorf("key-exchange key %s: %w", kekName, err))
+		if kid == "" {
+			return nil, err
+		}
+		return nil, jobs.Permanent(err)
 	}
-	defer kek.Destroy()
-	b, err := kcrypto.NewBYOK(kek, kekKey.KID, k, "Keyward")
-	if err != nil {
-		return nil, jobs.Permanent(keyward.Invalid("from", "%v", err))
-	}
-	if imp.BYOK, err = b.Marshal(); err != nil {
-		return nil, err
-	}
+	imp.BYOK = blob
 	return v.ImportKey(ctx, name, imp)
 }
 
@@ -86,20 +73,13 @@ func azureKeyType(k *kcrypto.Key) (string, string) {
 	return "oct-HSM", ""
 }
 
-// dropKEK deletes a key-exchange key, and purges it where the vault allows, so that no
-// import-only key is left behind. Failures are logged (the key can do nothing but
-// import) and reported as false; a soft-deleted key-exchange key that could not be
-// purged counts as dropped.
+// dropKEK deletes a key-exchange key, and purges it where the vault allows. Failures are
+// logged (the key can do nothing but import) and reported as false; a soft-deleted
+// key-exchange key that could not be purged counts as dropped.
 func (s *Service) dropKEK(ctx context.Context, run *jobs.Run, v keyward.CloudVault, link *keyward.AzureLink, name string) bool {
-	if _, err := v.DeleteKey(ctx, name); err != nil && !keyward.IsCode(err, keyward.ENOTFOUND) {
-		run.Log(keyward.LogWarn, "Could not delete key-exchange key "+name, keyward.ErrorMessage(err))
-		return false
+	deleted, _, err := deleteKEK(ctx, v, link.Vault, name)
+	if err != nil {
+		run.Log(keyward.LogWarn, "Could not remove key-exchange key "+name, keyward.ErrorMessage(err))
 	}
-	if !link.Vault.SoftDelete || link.Vault.PurgeProtection {
-		return true
-	}
-	if err := v.PurgeKey(ctx, name); err != nil && !keyward.IsCode(err, keyward.ENOTFOUND) {
-		run.Log(keyward.LogWarn, "Could not purge key-exchange key "+name, keyward.ErrorMessage(err))
-	}
-	return true
+	return deleted
 }

@@ -15,9 +15,6 @@ import (
 	"github.com/keyward/keyward/internal/seal"
 )
 
-// kekBits is the size of the key-exchange keys Keyward creates for BYOK imports.
-const kekBits = 3072
-
 // putCheckpoint is what a put job records between its steps.
 type putCheckpoint struct {
 	// KEK is the name of a key-exchange key this job is about to create, or created, in
@@ -246,33 +243,21 @@ func (pj *putJob) material(ctx context.Context) (*kcrypto.Key, error) {
 // wraps key under it inside Keyward (CKM_RSA_AES_KEY_WRAP): the BYOK transfer blob.
 func (pj *putJob) transferBlob(ctx context.Context, key *kcrypto.Key) ([]byte, error) {
 	pj.sweepKEKs(ctx)
-	pj.cp.KEK = fmt.Sprintf("%s%s-%d", kekPrefix, strings.ReplaceAll(pj.job.ID, "-", ""), pj.job.Attempts)
+	pj.cp.KEK = kekNameFor(pj.job)
 	if err := pj.run.SaveCheckpoint(pj.cp); err != nil {
 		return nil, err
 	}
-	pj.run.Progress(1, 4, "creating the key-exchange key "+pj.cp.KEK)
-	kek, err := pj.v.CreateKey(ctx, pj.cp.KEK, keyward.CloudKeySpec{KeyType: "RSA-HSM", Size: kekBits, Ops: []string{"import"}, Enabled: true,
-		Tags: map[string]string{jobTag: pj.job.ID, "purpose": "BYOK key-exchange key, deleted after the import"}})
+	pj.run.Progress(1, 4, "creating the key-exchange key "+pj.cp.KEK+" and wrapping the key inside Keyward")
+	blob, kid, err := makeTransfer(ctx, pj.v, pj.cp.KEK, map[string]string{jobTag: pj.job.ID, "purpose": "BYOK key-exchange key, deleted after the import"}, key)
 	if err != nil {
-		return nil, jobErr(err)
+		if kid == "" {
+			return nil, jobErr(err)
+		}
+		return nil, jobs.Permanent(err)
 	}
-	pj.run.Log(keyward.LogInfo, "Created the key-exchange key "+pj.cp.KEK+" for a BYOK import", kek.KID)
-	pub, err := kcrypto.Import(kek.PublicJWK, kcrypto.ImportOptions{Format: kcrypto.FormatJWK})
-	if err != nil {
-		return nil, jobs.Permanent(keyward.Errorf(keyward.EUNAVAILABLE, "the vault returned a key-exchange key Keyward cannot read: %v", err))
-	}
-	defer pub.Destroy()
-	pj.run.Progress(2, 4, "wrapping the key inside Keyward")
-	b, err := kcrypto.NewBYOK(pub, kek.KID, key, "Keyward")
-	if err != nil {
-		return nil, jobs.Permanent(keyward.Errorf(keyward.EINVALID, "cannot build the BYOK transfer blob: %v", err))
-	}
-	return b.Marshal()
+	pj.run.Log(keyward.LogInfo, "Created the key-exchange key "+pj.cp.KEK+" for a BYOK import", kid)
+	return blob, nil
 }
-
-// kekPrefix starts the name of every key-exchange key: keyward-kek-JOBID-ATTEMPT, the job
-// id without its hyphens.
-const kekPrefix = "keyward-kek-"
 
 // sweepKEKs deletes key-exchange keys that jobs of this account left in the vault and can
 // no longer remove themselves: a job whose runner died during its last attempt ends
@@ -347,21 +332,13 @@ func (pj *putJob) removeKEK(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
 	defer cancel()
 	name := pj.cp.KEK
-	if _, err := pj.v.DeleteKey(ctx, name); err != nil && !keyward.IsCode(err, keyward.ENOTFOUND) {
-		pj.run.Log(keyward.LogWarn, "Could not delete the key-exchange key "+name, keyward.ErrorMessage(err))
-		return jobErr(kekError(name, "delete", err))
+	deleted, purged, err := deleteKEK(ctx, pj.v, pj.link.Vault, name)
+	if err != nil {
+		pj.run.Log(keyward.LogWarn, "Could not remove the key-exchange key "+name, keyward.ErrorMessage(err))
+		return jobErr(err)
 	}
-	vi := pj.link.Vault
-	if vi.SoftDelete && !vi.PurgeProtection {
-		err := pj.v.PurgeKey(ctx, name)
-		switch {
-		case keyward.IsCode(err, keyward.ENOTFOUND), keyward.IsCode(err, keyward.ENOTSUPPORTED):
-		case keyward.IsCode(err, keyward.EFORBIDDEN):
-			pj.run.Log(keyward.LogWarn, "The key-exchange key "+name+" is deleted but the vault refused to purge it", keyward.ErrorMessage(err))
-		case err != nil:
-			pj.run.Log(keyward.LogWarn, "Could not purge the key-exchange key "+name, keyward.ErrorMessage(err))
-			return jobErr(kekError(name, "purge", err))
-		}
+	if deleted && !purged && !pj.link.Vault.PurgeProtection {
+		pj.run.Log(keyward.LogWarn, "The key-exchange key "+name+" is deleted but the vault refused to purge it", "")
 	}
 	return nil
 }
@@ -393,13 +370,6 @@ func (pj *putJob) earlierVersions(ctx context.Context, ck *keyward.CloudKey) ([]
 		pj.run.Log(keyward.LogWarn, fmt.Sprintf("Azure made %d more version(s) of %s for this job (an answer was lost and the call repeated); they are recorded as older versions", len(out), ck.Name), "")
 	}
 	return out, nil
-}
-
-// kekError says which key-exchange key is left, keeping Azure's code and wait.
-func kekError(name, verb string, err error) error {
-	e := keyward.Errorf(keyward.ErrorCode(err), "could not %s the key-exchange key %s: %s", verb, name, keyward.ErrorMessage(err))
-	e.RetryAfter = keyward.RetryAfter(err)
-	return e
 }
 
 // record writes the new version as a virtual key (once: a repeat finds it), with a copy's

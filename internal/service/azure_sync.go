@@ -122,6 +122,9 @@ func (s *Service) listVault(ctx context.Context, v keyward.CloudVault, link *key
 		if it.Managed { // keys that back certificates belong to the certificates
 			return nil
 		}
+		if _, ok := kekJob(it.Name); ok { // a BYOK import's key-exchange key, deleted when it ends
+			return nil
+		}
 		items = append(items, it)
 		return fn(it)
 	}); err != nil {
