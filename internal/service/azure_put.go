@@ -386,6 +386,9 @@ func (s *Service) GenerateInAzure(ctx context.Context, p keyward.Principal, in A
 		if err := nameFree(tx, link, "name", in.AzureName); err != nil {
 			return err
 		}
+		if err := s.checkPutPolicy(&g.Group, pp); err != nil {
+			return err
+		}
 		j, err = s.enqueueJob(tx, p, jobs.Spec{GroupID: g.Group.ID, Kind: KindAzureKeyGenerate, Params: pp,
 			Title: fmt.Sprintf("Generate %s %s in %s", k.kty, sizeOrCurve(k), link.Vault.Name)})
 		if err != nil {
@@ -474,6 +477,9 @@ func (s *Service) ImportIntoAzure(ctx context.Context, p keyward.Principal, in A
 			return err
 		}
 		if err := nameFree(tx, link, "name", in.AzureName); err != nil {
+			return err
+		}
+		if err := s.checkPutPolicy(&g.Group, pp); err != nil {
 			return err
 		}
 		j, err = s.enqueueJob(tx, p, jobs.Spec{GroupID: g.Group.ID, Kind: KindAzureKeyImport, Params: pp,
@@ -566,6 +572,9 @@ func (s *Service) CopyToAzure(ctx context.Context, p keyward.Principal, in Azure
 			}
 			pp.Tags = src.Tags
 		}
+		if err := s.checkPutPolicy(&g.Group, pp); err != nil {
+			return err
+		}
 		j, err = s.enqueueJob(tx, p, jobs.Spec{GroupID: g.Group.ID, Kind: KindAzureKeyCopy, Params: pp,
 			Title: fmt.Sprintf("Copy %s into %s as %s", src.Name, link.Vault.Name, in.AzureName)})
 		if err != nil {
@@ -591,4 +600,19 @@ func cmpOr(a, b string) string {
 		return a
 	}
 	return b
+}
+
+// checkPutPolicy applies the group's policy to a key about to be put into its vault, as to
+// any object created in the group: the crypto policy's types, sizes and curves, and the
+// metadata policy's tags, dates (Azure's not-before and expiry) and operations.
+func (s *Service) checkPutPolicy(g *keyward.Group, pp putParams) error {
+	typ, size, curve := typeOfCloudKey(&keyward.CloudKey{KeyType: pp.KeyType, Size: pp.Size, Curve: pp.Curve})
+	o := &keyward.Object{Type: typ, Size: size, Curve: curve, Tags: pp.Tags, ActivationDate: pp.NotBefore,
+		DeactivationDate: pp.Expires, CreatedAt: s.clock.Now()}
+	for _, op := range pp.Ops {
+		if kop, ok := azureOps[op]; ok {
+			o.Ops = append(o.Ops, kop)
+		}
+	}
+	return g.Policy.CheckObject(o)
 }
