@@ -414,34 +414,9 @@ func (s *Service) ImportIntoAzure(ctx context.Context, p keyward.Principal, in A
 	if err := in.validate(true); err != nil {
 		return nil, err
 	}
-	if len(in.Material) == 0 {
-		return nil, keyward.Invalid("material", "is required")
-	}
-	opts := kcrypto.ImportOptions{}
-	var err error
-	if opts.Format, err = ParseFormat("format", in.Format); err != nil {
-		return nil, err
-	}
-	if in.Type != "" {
-		if opts.Type, err = KeyTypeOf(in.Type); err != nil {
-			return nil, err
-		}
-	}
-	var kekObj *keyward.Object
-	if in.KEK != "" {
-		if opts.WrapAlgorithm, err = parseWrapAlg("wrap_algorithm", in.WrapAlgorithm); err != nil {
-			return nil, err
-		}
-		var kek *kcrypto.Key
-		if kekObj, kek, err = s.useKEK(ctx, p, in.KEK, keyward.OpUnwrapKey); err != nil {
-			return nil, err
-		}
-		defer kek.Destroy()
-		opts.KEK = kek
-	}
-	key, err := kcrypto.Import(in.Material, opts)
+	key, kekObj, err := s.readMaterial(ctx, p, in.ImportRequest)
 	if err != nil {
-		return nil, keyward.Invalid("material", "%v", err)
+		return nil, err
 	}
 	defer key.Destroy()
 	if key.PublicOnly() {

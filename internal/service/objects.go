@@ -244,34 +244,9 @@ func (s *Service) ImportObject(ctx context.Context, p keyward.Principal, sp Obje
 	if err := sp.validate(); err != nil {
 		return nil, err
 	}
-	if len(in.Material) == 0 {
-		return nil, keyward.Invalid("material", "is required")
-	}
-	opts := kcrypto.ImportOptions{}
-	var err error
-	if opts.Format, err = ParseFormat("format", in.Format); err != nil {
-		return nil, err
-	}
-	if in.Type != "" {
-		if opts.Type, err = KeyTypeOf(in.Type); err != nil {
-			return nil, err
-		}
-	}
-	var kekObj *keyward.Object
-	if in.KEK != "" {
-		if opts.WrapAlgorithm, err = parseWrapAlg("wrap_algorithm", in.WrapAlgorithm); err != nil {
-			return nil, err
-		}
-		var kek *kcrypto.Key
-		if kekObj, kek, err = s.useKEK(ctx, p, in.KEK, keyward.OpUnwrapKey); err != nil {
-			return nil, err
-		}
-		defer kek.Destroy()
-		opts.KEK = kek
-	}
-	k, err := kcrypto.Import(in.Material, opts)
+	k, kekObj, err := s.readMaterial(ctx, p, in)
 	if err != nil {
-		return nil, keyward.Invalid("material", "%v", err)
+		return nil, err
 	}
 	defer k.Destroy()
 	o, sealed, err := s.newObject(p, sp, k, "imported")
@@ -289,6 +264,41 @@ func (s *Service) ImportObject(ctx context.Context, p keyward.Principal, sp Obje
 		return nil
 	})
 	return o, err
+}
+
+// readMaterial parses outside key material and, when a key-encryption key is named,
+// unwraps it inside Keyward; it returns the key and the key-encryption key's object.
+func (s *Service) readMaterial(ctx context.Context, p keyward.Principal, in ImportRequest) (*kcrypto.Key, *keyward.Object, error) {
+	if len(in.Material) == 0 {
+		return nil, nil, keyward.Invalid("material", "is required")
+	}
+	opts := kcrypto.ImportOptions{}
+	var err error
+	if opts.Format, err = ParseFormat("format", in.Format); err != nil {
+		return nil, nil, err
+	}
+	if in.Type != "" {
+		if opts.Type, err = KeyTypeOf(in.Type); err != nil {
+			return nil, nil, err
+		}
+	}
+	var kekObj *keyward.Object
+	if in.KEK != "" {
+		if opts.WrapAlgorithm, err = parseWrapAlg("wrap_algorithm", in.WrapAlgorithm); err != nil {
+			return nil, nil, err
+		}
+		var kek *kcrypto.Key
+		if kekObj, kek, err = s.useKEK(ctx, p, in.KEK, keyward.OpUnwrapKey); err != nil {
+			return nil, nil, err
+		}
+		defer kek.Destroy()
+		opts.KEK = kek
+	}
+	k, err := kcrypto.Import(in.Material, opts)
+	if err != nil {
+		return nil, nil, keyward.Invalid("material", "%v", err)
+	}
+	return k, kekObj, nil
 }
 
 func parseWrapAlg(field, s string) (kcrypto.Algorithm, error) {
