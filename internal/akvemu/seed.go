@@ -30,6 +30,9 @@ type SeedSpec struct {
 	// generated and shared by all seeded versions, which keeps seeding RSA keys fast; the
 	// keys still work for every operation.
 	DistinctMaterial bool `json:"distinctMaterial,omitempty"`
+	// Age dates the keys that long ago (created and updated), as the keys of a vault that
+	// existed before anyone looked at it; zero means now.
+	Age Duration `json:"age,omitempty"`
 }
 
 // SeedKeys creates keys directly in a vault or managed HSM, following the same tier rules
@@ -51,7 +54,10 @@ func (e *Emulator) SeedKeys(vaultName string, s SeedSpec) error {
 	if s.Versions == 0 {
 		s.Versions = 1
 	}
-	rc := &reqCtx{v: v, now: e.now(), api: apiInfo{raw: latestStableAPI}}
+	if s.Age < 0 {
+		return fmt.Errorf("seed: age %v is negative", time.Duration(s.Age))
+	}
+	rc := &reqCtx{v: v, now: e.now().Add(-time.Duration(s.Age)), api: apiInfo{raw: latestStableAPI}}
 	kty, kerr := tierKty(v, s.Kty, false)
 	if kerr != nil {
 		return fmt.Errorf("seed: %s", kerr.msg)
