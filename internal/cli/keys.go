@@ -93,6 +93,11 @@ func keyRows(t *tabwriter.Writer, k *api.Key) {
 	if c := k.Certificate; c != nil {
 		fields(t, "SUBJECT", c.Subject, "ISSUER", c.Issuer, "NOT BEFORE", c.NotBefore, "NOT AFTER", c.NotAfter, "CERT KEY", c.KeyType)
 	}
+	if a := k.Azure; a != nil { // a virtual key: where it lives in Azure, and in what state
+		fields(t, "AZURE VAULT", a.Vault, "AZURE NAME", a.KeyName, "AZURE VERSION", a.Version, "CURRENT", a.Current, "KID", a.KID,
+			"KTY", a.KeyType, "PROTECTION", a.Protection, "SOURCE", a.Source, "SOURCE KEY", a.SourceKey, "AZURE STATE", a.State,
+			"SCHEDULED PURGE", derefTime(a.ScheduledPurge))
+	}
 }
 
 func derefTime(t *time.Time) time.Time {

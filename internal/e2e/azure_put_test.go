@@ -52,6 +52,10 @@ func TestAzureKeyCLI(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "AZURE NAME") || !strings.Contains(out, "RSA-HSM") || !strings.Contains(out, "signing-2027") {
 		t.Fatalf("azure key create: %d\n%s", code, out)
 	}
+	out, code = runCLI(t, env, tok, "key", "show", "signing-2027")
+	if code != 0 || !strings.Contains(out, "AZURE VAULT") || !strings.Contains(out, "kw-prem") || !strings.Contains(out, "RSA-HSM") {
+		t.Fatalf("key show of a virtual key: %d\n%s", code, out)
+	}
 	out, code = runCLI(t, env, tok, "azure", "key", "create", "nope", "--group", "az-standard", "--type", "RSA", "--protection", "hsm")
 	if code != 1 || !strings.Contains(out, "protection") || !strings.Contains(out, "software-protected keys only") {
 		t.Fatalf("HSM on Standard: %d\n%s", code, out)
