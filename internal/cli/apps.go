@@ -92,7 +92,7 @@ with the keys of the groups it is a member of.`,
 		},
 	}
 	create.Flags().StringVar(&desc, "description", "", "what the application is")
-	create.Flags().StringSliceVar(&groups, "group", nil, "group id to join (repeatable)")
+	create.Flags().StringSliceVar(&groups, "group", nil, "group (id or name) to join (repeatable)")
 	create.Flags().StringSliceVar(&certs, "cert", nil, "PEM file of a TLS client certificate it may authenticate with (repeatable)")
 	create.Flags().BoolVar(&noKey, "no-api-key", false, "no API key: certificate authentication only")
 

@@ -32,8 +32,11 @@ func TestSecretsNeverInDatabaseFiles(t *testing.T) {
 	apptest.Check(t, err)
 	g, err := admin.CreateGroup(ctx, api.GroupCreate{Name: "g"})
 	apptest.Check(t, err)
-	created, err := admin.CreateApp(ctx, api.AppCreate{Name: "a", Groups: []string{g.ID}})
+	created, err := admin.CreateApp(ctx, api.AppCreate{Name: "a", Groups: []string{"g", g.ID}}) // by name and id: one group
 	apptest.Check(t, err)
+	if len(created.App.Groups) != 1 || created.App.Groups[0] != g.ID {
+		t.Fatalf("app groups = %v, want [%s]", created.App.Groups, g.ID)
+	}
 	regen, err := admin.RegenerateAPIKey(ctx, created.App.ID)
 	apptest.Check(t, err)
 	env.Stop() // flush and close, so the files are complete

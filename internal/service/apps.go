@@ -97,7 +97,7 @@ func (s *Service) CreateApp(ctx context.Context, p keyward.Principal, in NewApp)
 		}
 	}
 	err = s.change(ctx, p, keyward.ActAppCreate, "app:"+app.ID, func(tx keyward.Tx, o *op) error {
-		if err := s.checkGroupsFor(tx, p, keyward.ActAppCreate, groups); err != nil {
+		if groups, err = s.checkGroupsFor(tx, p, keyward.ActAppCreate, groups); err != nil {
 			return err
 		}
 		app.CreatedAt = s.clock.Now()
@@ -128,17 +128,24 @@ func uniqueIDs(field string, ids []string) ([]string, error) {
 }
 
 // checkGroupsFor checks that every group exists in the account and that p may take the
-// action in all of them (account-wide actions need an account administrator).
-func (s *Service) checkGroupsFor(tx keyward.Tx, p keyward.Principal, a keyward.Action, groups []string) error {
-	for i, g := range groups {
-		if _, err := tx.GetGroup(p.AccountID, g); err != nil {
-			if keyward.IsCode(err, keyward.ENOTFOUND) {
-				return keyward.Invalid(fmt.Sprintf("groups[%d]", i), "no group %s in this account", g)
+// action in all of them (account-wide actions need an account administrator). Groups may
+// be named: it returns their ids, sorted and without repeats.
+func (s *Service) checkGroupsFor(tx keyward.Tx, p keyward.Principal, a keyward.Action, groups []string) ([]string, error) {
+	ids := make([]string, 0, len(groups))
+	for i, ref := range groups {
+		g, err := resolveGroup(tx, p.AccountID, ref)
+		if err != nil {
+			if keyward.IsCode(err, keyward.EINVALID) {
+				return nil, keyward.Invalid(fmt.Sprintf("groups[%d]", i), "no group %s in this account", ref)
 			}
-			return err
+			return nil, err
+		}
+		if !slices.Contains(ids, g.ID) {
+			ids = append(ids, g.ID)
 		}
 	}
-	return authorize(tx, p, a, groups...)
+	slices.Sort(ids)
+	return ids, authorize(tx, p, a, ids...)
 }
 
 func (s *Service) setAppGroups(tx keyward.Tx, app *keyward.App, old, next []string) error {
@@ -299,7 +306,7 @@ func (s *Service) UpdateApp(ctx context.Context, p keyward.Principal, id string,
 			return err
 		}
 		if in.Groups != nil {
-			if err := s.checkGroupsFor(tx, p, keyward.ActAppUpdate, groups); err != nil {
+			if groups, err = s.checkGroupsFor(tx, p, keyward.ActAppUpdate, groups); err != nil {
 				return err
 			}
 			if err := s.setAppGroups(tx, a, v.Groups, groups); err != nil {
