@@ -84,3 +84,20 @@ func (c *Client) SyncGroup(ctx context.Context, group string) (*api.Job, error) 
 	var out api.Job
 	return &out, c.do(ctx, "POST", groupAzurePath(group, "sync"), nil, nil, &out)
 }
+
+// SyncSchedule returns when a group syncs with its vault on its own (not_found: never).
+func (c *Client) SyncSchedule(ctx context.Context, group string) (*api.SyncSchedule, error) {
+	var out api.SyncSchedule
+	return &out, c.do(ctx, "GET", groupAzurePath(group, "sync-schedule"), nil, nil, &out)
+}
+
+// SetSyncSchedule makes a group sync on a schedule, replacing the one it had.
+func (c *Client) SetSyncSchedule(ctx context.Context, group string, in api.SyncScheduleInput) (*api.SyncSchedule, error) {
+	var out api.SyncSchedule
+	return &out, c.do(ctx, "PUT", groupAzurePath(group, "sync-schedule"), nil, in, &out)
+}
+
+// DeleteSyncSchedule stops a group's scheduled syncs.
+func (c *Client) DeleteSyncSchedule(ctx context.Context, group string) error {
+	return c.do(ctx, "DELETE", groupAzurePath(group, "sync-schedule"), nil, nil, nil)
+}

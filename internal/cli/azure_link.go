@@ -162,7 +162,7 @@ cost no calls of their own.`,
 		},
 	}
 	syncCmd.Flags().BoolVar(&wait, "wait", false, "follow the job until it ends")
-	cmd.AddCommand(link, show, update, test, unlink, syncCmd)
+	cmd.AddCommand(link, show, update, test, unlink, syncCmd, newSyncScheduleCmd(g))
 	cmd.AddCommand(newAzureKeyCmd(g)) // azure_lifecycle.go and azure_put.go
 	return cmd
 }
