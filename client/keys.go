@@ -91,3 +91,20 @@ func (c *Client) KeyLinks(ctx context.Context, ref string) (*api.KeyLinks, error
 	var out api.KeyLinks
 	return &out, c.do(ctx, "GET", keyPath(ref, "links"), nil, nil, &out)
 }
+
+// RotationPolicy returns when a key rotates on its own (not_found: never).
+func (c *Client) RotationPolicy(ctx context.Context, ref string) (*api.RotationPolicy, error) {
+	var out api.RotationPolicy
+	return &out, c.do(ctx, "GET", keyPath(ref, "rotation-policy"), nil, nil, &out)
+}
+
+// SetRotationPolicy makes a key rotate on a schedule, replacing its policy.
+func (c *Client) SetRotationPolicy(ctx context.Context, ref string, in api.RotationPolicyInput) (*api.RotationPolicy, error) {
+	var out api.RotationPolicy
+	return &out, c.do(ctx, "PUT", keyPath(ref, "rotation-policy"), nil, in, &out)
+}
+
+// DeleteRotationPolicy stops a key's scheduled rotations.
+func (c *Client) DeleteRotationPolicy(ctx context.Context, ref string) error {
+	return c.do(ctx, "DELETE", keyPath(ref, "rotation-policy"), nil, nil, nil)
+}

@@ -127,7 +127,7 @@ Applications use keys ('keyward crypto ...'); users manage them. Commands that t
 take the key's name.`,
 	}
 	cmd.AddCommand(newKeyCreateCmd(g), newKeyImportCmd(g), newKeyExportCmd(g), newKeyListCmd(g), newKeyShowCmd(g),
-		newKeyUpdateCmd(g), newKeyCopyCmd(g), newKeyRotateCmd(g), newKeyLinksCmd(g))
+		newKeyUpdateCmd(g), newKeyCopyCmd(g), newKeyRotateCmd(g), newKeyLinksCmd(g), newRotationPolicyCmd(g))
 	for _, st := range []struct{ use, short string }{
 		{"activate", "Activate a pre-active key now"},
 		{"deactivate", "Deactivate a key: it still decrypts and verifies, never encrypts or signs again"},

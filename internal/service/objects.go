@@ -459,7 +459,11 @@ func (s *Service) UpdateObject(ctx context.Context, p keyward.Principal, ref str
 				return keyward.Errorf(keyward.ECONFLICT, "an object named %q already exists in this account", *in.Name)
 			}
 			changed = append(changed, "name from "+o.Name)
+			oldName := o.Name
 			o.Name = *in.Name
+			if err := renameRotationPolicy(tx, o, oldName); err != nil { // the policy keeps the key
+				return err
+			}
 		}
 		if in.Description != nil {
 			if err := keyward.ValidateDescription("description", *in.Description); err != nil {
