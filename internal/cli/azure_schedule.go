@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -87,14 +88,17 @@ Rules:
 }
 
 func scheduleTable(t *tabwriter.Writer, sc *api.SyncSchedule) {
-	last := "never"
-	if sc.LastRunAt != nil {
-		last = sc.LastRunAt.UTC().Format("2006-01-02 15:04:05Z")
-		if sc.LastJobID != "" {
-			last += " (job " + sc.LastJobID + ")"
-		} else {
-			last += " (skipped: the previous sync was still running)"
-		}
+	fields(t, "RULE", sc.Rule, "ENABLED", sc.Enabled, "START", sc.StartAt, "NEXT RUN", sc.NextRunAt,
+		"LAST RUN", lastRun(sc.LastRunAt, sc.LastJobID))
+}
+
+// lastRun says when a schedule last ran and with which job.
+func lastRun(at *time.Time, job string) string {
+	if at == nil {
+		return "never"
 	}
-	fields(t, "RULE", sc.Rule, "ENABLED", sc.Enabled, "START", sc.StartAt, "NEXT RUN", sc.NextRunAt, "LAST RUN", last)
+	if job == "" {
+		return at.UTC().Format("2006-01-02 15:04:05Z") + " (skipped: the previous run was still going)"
+	}
+	return at.UTC().Format("2006-01-02 15:04:05Z") + " (job " + job + ")"
 }

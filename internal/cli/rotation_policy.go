@@ -93,13 +93,6 @@ Rules:
 }
 
 func rotationPolicyTable(t *tabwriter.Writer, rp *api.RotationPolicy) {
-	last := "never"
-	if rp.LastRunAt != nil {
-		last = rp.LastRunAt.UTC().Format("2006-01-02 15:04:05Z")
-		if rp.LastJobID != "" {
-			last += " (job " + rp.LastJobID + ")"
-		}
-	}
 	fields(t, "RULE", rp.Rule, "ENABLED", rp.Enabled, "DEACTIVATE OLD", rp.DeactivateOld, "AZURE COPIES", rp.AzureCopies,
-		"OWNER", rp.Owner, "START", rp.StartAt, "NEXT RUN", rp.NextRunAt, "LAST RUN", last)
+		"OWNER", rp.Owner, "START", rp.StartAt, "NEXT RUN", rp.NextRunAt, "LAST RUN", lastRun(rp.LastRunAt, rp.LastJobID))
 }

@@ -99,14 +99,19 @@ func (s *Service) DeleteSyncSchedule(ctx context.Context, p keyward.Principal, g
 
 // syncScheduleOf finds the group's sync schedule, or nil.
 func syncScheduleOf(tx keyward.Tx, link *keyward.AzureLink) (*keyward.Schedule, error) {
+	return findSchedule(tx, link.AccountID, link.GroupID, func(sc *keyward.Schedule) bool { return sc.Kind == KindAzureSync })
+}
+
+// findSchedule returns the first of a group's schedules that match, or nil.
+func findSchedule(tx keyward.Tx, accountID, groupID string, match func(*keyward.Schedule) bool) (*keyward.Schedule, error) {
 	page := keyward.Page{Limit: 100}
 	for {
-		scs, err := tx.ListSchedules(link.AccountID, link.GroupID, page)
+		scs, err := tx.ListSchedules(accountID, groupID, page)
 		if err != nil {
 			return nil, err
 		}
 		for i := range scs {
-			if scs[i].Kind == KindAzureSync {
+			if match(&scs[i]) {
 				return &scs[i], nil
 			}
 		}

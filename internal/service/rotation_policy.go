@@ -154,23 +154,10 @@ func (s *Service) DeleteRotationPolicy(ctx context.Context, p keyward.Principal,
 
 // rotationScheduleOf finds the schedule that rotates the key named as obj is, or nil.
 func rotationScheduleOf(tx keyward.Tx, obj *keyward.Object) (*keyward.Schedule, error) {
-	page := keyward.Page{Limit: 100}
-	for {
-		scs, err := tx.ListSchedules(obj.AccountID, obj.GroupID, page)
-		if err != nil {
-			return nil, err
-		}
-		for i := range scs {
-			var prm rotateParams
-			if scs[i].Kind == KindKeyRotate && json.Unmarshal(scs[i].Params, &prm) == nil && prm.Name == obj.Name {
-				return &scs[i], nil
-			}
-		}
-		if len(scs) < page.Limit {
-			return nil, nil
-		}
-		page.After = scs[len(scs)-1].ID
-	}
+	return findSchedule(tx, obj.AccountID, obj.GroupID, func(sc *keyward.Schedule) bool {
+		var prm rotateParams
+		return sc.Kind == KindKeyRotate && json.Unmarshal(sc.Params, &prm) == nil && prm.Name == obj.Name
+	})
 }
 
 // renameRotationPolicy moves a key's policy to its new name, so that a rename keeps it.
