@@ -20,26 +20,26 @@ const domain = "keyward-audit-v1"
 // and the previous record's hash. Length prefixes make the encoding unambiguous: no two
 // different records encode to the same bytes.
 func Hash(r *keyward.AuditRecord) []byte {
-	var buf bytes.Buffer
-	buf.WriteString(domain)
-	for _, f := range [][]byte{
-		[]byte(r.AccountID),
-		[]byte(strconv.FormatInt(r.Seq, 10)),
-		[]byte(strconv.FormatInt(r.Time.UnixMicro(), 10)),
-		[]byte(r.Actor),
-		[]byte(r.ActorName),
-		[]byte(r.Action),
-		[]byte(r.Target),
-		[]byte(r.Outcome),
-		[]byte(r.RequestID),
-		[]byte(r.Detail),
-		r.PrevHash,
-	} {
-		buf.Write(binary.AppendUvarint(nil, uint64(len(f))))
-		buf.Write(f)
+	// One buffer, on the stack for records of usual size: Hash runs once per record on the
+	// way into the database and once per record when the chain is verified.
+	buf := make([]byte, 0, 512)
+	buf = append(buf, domain...)
+	var num [20]byte
+	buf = appendField(buf, r.AccountID)
+	buf = appendField(buf, strconv.AppendInt(num[:0], r.Seq, 10))
+	buf = appendField(buf, strconv.AppendInt(num[:0], r.Time.UnixMicro(), 10))
+	for _, f := range [...]string{r.Actor, r.ActorName, string(r.Action), r.Target, r.Outcome, r.RequestID, r.Detail} {
+		buf = appendField(buf, f)
 	}
-	sum := sha256.Sum256(buf.Bytes())
+	buf = appendField(buf, r.PrevHash)
+	sum := sha256.Sum256(buf)
 	return sum[:]
+}
+
+// appendField appends f with its length before it.
+func appendField[F string | []byte](buf []byte, f F) []byte {
+	buf = binary.AppendUvarint(buf, uint64(len(f)))
+	return append(buf, f...)
 }
 
 // Append chains recs onto their accounts' chains and stores them in tx, so the records
