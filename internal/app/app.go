@@ -178,6 +178,9 @@ func (a *App) listen() error {
 	return nil
 }
 
+// Handler is the API's HTTP handler, without TLS or a listener (for in-process benchmarks).
+func (a *App) Handler() http.Handler { return a.server.Handler }
+
 // Addr is the URL clients use.
 func (a *App) Addr() string {
 	scheme := "https"

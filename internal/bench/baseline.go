@@ -21,12 +21,18 @@ import (
 	"time"
 
 	"github.com/keyward/keyward/client"
+	"github.com/keyward/keyward/internal/kcrypto"
 )
 
 // Baseline is a trivial HTTPS server: it reads the request and answers 64 bytes. It runs
 // with the same TLS settings as Keyward (TLS 1.2+, ECDSA P-256 certificate, HTTP/2 offered),
 // and — like Keyward — in a process of its own (see StartBaselineProcess), so the only
 // difference from a Keyward call is what Keyward does.
+//
+// At /ceiling/OP the same server also runs OP's primitive (one of CryptoOps, with a key it
+// generated at start) on the request body and answers its result: the most any HTTPS server
+// doing that operation can reach on this machine, with no authentication, policy, audit or
+// JSON. Keyward's rate over the ceiling's is what Keyward's own work costs.
 type Baseline struct {
 	URL    string
 	Client *http.Client
@@ -112,11 +118,18 @@ func startBaseline() (*Baseline, []byte, error) {
 	tc := &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}, MinVersion: tls.VersionTLS12,
 		ClientAuth: tls.RequestClientCert, NextProtos: []string{"h2", "http/1.1"}}
 	b := &Baseline{URL: "https://" + ln.Addr().String() + "/", ln: ln}
-	b.srv = &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	ceiling, err := ceilingHandler()
+	if err != nil {
+		return nil, nil, err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("POST /ceiling/{op}", ceiling)
+	mux.HandleFunc("POST /{$}", func(w http.ResponseWriter, r *http.Request) {
 		io.Copy(io.Discard, r.Body)
 		w.Header().Set("Content-Type", "application/octet-stream")
 		w.Write(answer)
-	}), TLSConfig: tc}
+	})
+	b.srv = &http.Server{Handler: mux, TLSConfig: tc}
 	go b.srv.Serve(tls.NewListener(ln, tc))
 	pool := x509.NewCertPool()
 	pool.AddCert(cert)
@@ -129,9 +142,50 @@ func baselineClient(pool *x509.CertPool) *http.Client {
 	return &http.Client{Transport: client.NewTransport(pool, nil), Timeout: 60 * time.Second}
 }
 
-// Call makes one request with a body of the given size, as a crypto call would.
+// ceilingHandler runs each operation's primitive on the request body with a key of its own.
+func ceilingHandler() (http.Handler, error) {
+	keys := map[string]*kcrypto.Key{}
+	for _, op := range CryptoOps {
+		k, err := kcrypto.Generate(op.Spec)
+		if err != nil {
+			return nil, err
+		}
+		keys[op.Name] = k
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		op, ok := cryptoOp(r.PathValue("op"))
+		if !ok {
+			http.Error(w, "no such operation", http.StatusNotFound)
+			return
+		}
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		out, err := op.primitive(keys[op.Name], body)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		w.Header().Set("Content-Type", "application/octet-stream")
+		w.Write(out)
+	}), nil
+}
+
+// Call makes one request to the trivial handler with body, as a crypto call would.
 func (b *Baseline) Call(ctx context.Context, body []byte) error {
-	req, err := http.NewRequestWithContext(ctx, "POST", b.URL, bytes.NewReader(body))
+	return b.post(ctx, b.URL, body, len(answer))
+}
+
+// Ceiling makes one request that runs op's primitive on body.
+func (b *Baseline) Ceiling(ctx context.Context, op string, body []byte) error {
+	return b.post(ctx, b.URL+"ceiling/"+op, body, -1)
+}
+
+// post sends body and reads the answer, which must have want bytes (any number if want < 0).
+func (b *Baseline) post(ctx context.Context, url string, body []byte, want int) error {
+	req, err := http.NewRequestWithContext(ctx, "POST", url, bytes.NewReader(body))
 	if err != nil {
 		return err
 	}
@@ -143,8 +197,8 @@ func (b *Baseline) Call(ctx context.Context, body []byte) error {
 	}
 	n, err := io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
-	if err == nil && (resp.StatusCode != 200 || n != 64) {
-		err = fmt.Errorf("baseline answered %d with %d bytes", resp.StatusCode, n)
+	if err == nil && (resp.StatusCode != 200 || n == 0 || (want >= 0 && n != int64(want))) {
+		err = fmt.Errorf("%s answered %d with %d bytes", url, resp.StatusCode, n)
 	}
 	return err
 }

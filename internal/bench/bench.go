@@ -13,15 +13,42 @@ import (
 
 // Result is one measured load.
 type Result struct {
-	Name        string        `json:"name"`
-	Concurrency int           `json:"concurrency"`
-	Ops         int           `json:"ops"`
-	Errors      int           `json:"errors"`
-	FirstError  string        `json:"first_error,omitempty"`
-	Seconds     float64       `json:"seconds"`
-	OpsPerSec   float64       `json:"ops_per_sec"`
-	P50         time.Duration `json:"p50_ns"`
-	P99         time.Duration `json:"p99_ns"`
+	Name        string          `json:"name"`
+	Concurrency int             `json:"concurrency"`
+	Ops         int             `json:"ops"`
+	Errors      int             `json:"errors"`
+	FirstError  string          `json:"first_error,omitempty"`
+	Seconds     float64         `json:"seconds"`
+	OpsPerSec   float64         `json:"ops_per_sec"`
+	P50         time.Duration   `json:"p50_ns"`
+	P99         time.Duration   `json:"p99_ns"`
+	lat         []time.Duration // sorted; kept so that Merge can compute percentiles
+}
+
+// Merge adds b, a later measurement of the same load, to r.
+func (r Result) Merge(b Result) Result {
+	if r.Name == "" {
+		return b
+	}
+	r.Ops += b.Ops
+	r.Errors += b.Errors
+	if r.FirstError == "" {
+		r.FirstError = b.FirstError
+	}
+	r.Seconds += b.Seconds
+	r.OpsPerSec = float64(r.Ops) / r.Seconds
+	r.lat = append(slices.Clone(r.lat), b.lat...)
+	slices.Sort(r.lat)
+	r.P50, r.P99 = percentiles(r.lat)
+	return r
+}
+
+// percentiles are the median and the 99th percentile of sorted latencies.
+func percentiles(lat []time.Duration) (p50, p99 time.Duration) {
+	if len(lat) == 0 {
+		return 0, 0
+	}
+	return lat[len(lat)/2], lat[len(lat)*99/100]
 }
 
 // Load runs op from concurrency goroutines for warmup (not counted) and then duration, and
@@ -71,11 +98,9 @@ func Load(ctx context.Context, name string, concurrency int, warmup, duration ti
 	res.Ops = len(lat)
 	res.Seconds = duration.Seconds()
 	res.OpsPerSec = float64(res.Ops) / res.Seconds
-	if len(lat) > 0 {
-		slices.Sort(lat)
-		res.P50 = lat[len(lat)/2]
-		res.P99 = lat[len(lat)*99/100]
-	}
+	slices.Sort(lat)
+	res.lat = lat
+	res.P50, res.P99 = percentiles(lat)
 	return res
 }
 

@@ -3,6 +3,8 @@ package cli
 import (
 	"encoding/json"
 	"fmt"
+	"os"
+	"runtime/pprof"
 	"text/tabwriter"
 	"time"
 
@@ -28,7 +30,9 @@ func newBenchCryptoCmd(g *globals) *cobra.Command {
 	var ops []string
 	var conc []int
 	var dur, warm, raw time.Duration
+	var rounds int
 	var asJSON bool
+	var cpuProfile string
 	cmd := &cobra.Command{
 		Use:   "crypto",
 		Short: "Drive the cryptographic API over HTTPS and compare it with a trivial HTTPS handler",
@@ -39,19 +43,38 @@ it measures:
   baseline  a trivial HTTPS handler answering 64 bytes, in a process of its own like Keyward,
             driven by the same kind of client at the same concurrency (what HTTPS between two
             processes costs here);
+  ceiling   the same trivial server also running the operation's primitive on the request,
+            with a key of its own and nothing else: no authentication, policy, audit or
+            JSON (the most any HTTPS server doing this operation can reach here);
   raw       the primitive run in process from GOMAXPROCS goroutines (what the math costs).
 
-and prints each operation's rate as a ratio to both. Audit stays on: every operation is
-recorded. The benchmark creates one key per operation in the application's first group.`,
+and prints each operation's rate as a ratio to them: "vs ceiling" is what Keyward's own work
+costs, "ceiling/base" what the primitive itself costs over HTTPS. Keyward, the baseline and
+the ceiling take turns in --rounds, so that other load on the machine falls on all three
+alike. Audit stays on: every operation is recorded. The benchmark creates one key per
+operation in the application's first group.`,
 		Example: `  keyward bench crypto --token "$KEYWARD_APP_KEY"
   keyward bench crypto --ops aes-gcm-encrypt --concurrency 1,16 --duration 10s --json > bench.json`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if rounds < 1 {
+				return fmt.Errorf("--rounds: must be at least 1, not %d", rounds)
+			}
+			if dur < time.Duration(rounds)*100*time.Millisecond {
+				return fmt.Errorf("--duration: %s is too short for %d rounds; give each round at least 100ms", dur, rounds)
+			}
 			c, err := g.client()
 			if err != nil {
 				return err
 			}
-			rep, err := bench.Crypto(cmd.Context(), c, bench.CryptoOptions{Ops: ops, Concurrency: conc, Duration: dur, Warmup: warm, RawDuration: raw,
+			if cpuProfile != "" {
+				stop, err := startCPUProfile(cpuProfile)
+				if err != nil {
+					return err
+				}
+				defer stop()
+			}
+			rep, err := bench.Crypto(cmd.Context(), c, bench.CryptoOptions{Ops: ops, Concurrency: conc, Duration: dur, Warmup: warm, Rounds: rounds, RawDuration: raw,
 				Progress: func(s string) { fmt.Fprintf(g.io.Err, "measuring %s ...\n", s) }})
 			if err != nil {
 				return err
@@ -62,17 +85,20 @@ recorded. The benchmark creates one key per operation in the application's first
 				return enc.Encode(rep)
 			}
 			t := tabwriter.NewWriter(g.io.Out, 0, 4, 2, ' ', tabwriter.AlignRight)
-			fmt.Fprintf(t, "operation\tconc\tops/s\tp50\tp99\terrors\tbaseline ops/s\tvs baseline\traw ops/s\tvs raw\t\n")
+			fmt.Fprintf(t, "operation\tconc\tops/s\tp50\tp99\terrors\tbaseline ops/s\tceiling ops/s\traw ops/s\tvs baseline\tvs ceiling\tceiling/base\tvs raw\t\n")
 			for _, r := range rep.Rows {
-				fmt.Fprintf(t, "%s\t%d\t%.0f\t%s\t%s\t%d\t%.0f\t%.2f\t%.0f\t%.3f\t\n", r.Op.Name, r.Op.Concurrency, r.Op.OpsPerSec,
-					r.Op.P50.Round(time.Microsecond), r.Op.P99.Round(time.Microsecond), r.Op.Errors, r.Baseline.OpsPerSec, r.VsBaseline, r.RawOpsPerSec, r.VsRaw)
+				fmt.Fprintf(t, "%s\t%d\t%.0f\t%s\t%s\t%d\t%.0f\t%.0f\t%.0f\t%.2f\t%.2f\t%.2f\t%.3f\t\n", r.Op.Name, r.Op.Concurrency, r.Op.OpsPerSec,
+					r.Op.P50.Round(time.Microsecond), r.Op.P99.Round(time.Microsecond), r.Op.Errors, r.Baseline.OpsPerSec, r.Ceiling.OpsPerSec,
+					r.RawOpsPerSec, r.VsBaseline, r.VsCeiling, r.CeilingVsB, r.VsRaw)
 			}
 			if err := t.Flush(); err != nil {
 				return err
 			}
 			for _, r := range rep.Rows {
-				if r.Op.Errors > 0 {
-					return fmt.Errorf("%s had %d errors; the first: %s", r.Op.Name, r.Op.Errors, r.Op.FirstError)
+				for _, res := range []bench.Result{r.Op, r.Baseline, r.Ceiling} {
+					if res.Errors > 0 {
+						return fmt.Errorf("%s (%s) had %d errors; the first: %s", r.Op.Name, res.Name, res.Errors, res.FirstError)
+					}
 				}
 			}
 			return nil
@@ -81,11 +107,26 @@ recorded. The benchmark creates one key per operation in the application's first
 	f := cmd.Flags()
 	f.StringSliceVar(&ops, "ops", nil, "operations to run (default all): aes-gcm-encrypt, ecdsa-p256-sign, rsa-2048-sign, hmac")
 	f.IntSliceVar(&conc, "concurrency", []int{16}, "concurrent clients; a list runs each")
-	f.DurationVar(&dur, "duration", 10*time.Second, "measured time per operation and concurrency")
-	f.DurationVar(&warm, "warmup", 2*time.Second, "unmeasured time before each measurement")
+	f.DurationVar(&dur, "duration", 10*time.Second, "measured time per operation, concurrency and target (Keyward, baseline, ceiling), over all rounds")
+	f.DurationVar(&warm, "warmup", 2*time.Second, "unmeasured time before the first round of each measurement (later rounds get a quarter)")
+	f.IntVar(&rounds, "rounds", 5, "how many times Keyward, the baseline and the ceiling take turns")
 	f.DurationVar(&raw, "raw-duration", 3*time.Second, "time for each in-process primitive measurement")
 	f.BoolVar(&asJSON, "json", false, "print the report as JSON")
+	f.StringVar(&cpuProfile, "cpuprofile", "", "write the client's CPU profile to this file; samples carry a phase label (keyward, baseline), e.g. go tool pprof -tagfocus phase=keyward")
 	return cmd
+}
+
+// startCPUProfile profiles this process into path until the returned stop is called.
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
 
 func newBenchSyncCmd(g *globals) *cobra.Command {

@@ -16,7 +16,7 @@ import (
 )
 
 func newDevCmd(g *globals) *cobra.Command {
-	var listen, dataDir string
+	var listen, dataDir, pprofListen string
 	cmd := &cobra.Command{
 		Use:   "dev",
 		Short: "Start a development server with everything embedded",
@@ -46,18 +46,23 @@ Restart it on the same --data-dir and everything is still there. Ctrl-C stops it
 				}
 				dataDir = d
 			}
-			return runDev(cmd.Context(), g, listen, dataDir)
+			return runDev(cmd.Context(), g, listen, dataDir, pprofListen)
 		},
 	}
 	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:8443", "address to serve HTTPS on")
 	cmd.Flags().StringVar(&dataDir, "data-dir", "", "where to keep data (default: a new directory under $TMPDIR, printed at start)")
+	cmd.Flags().StringVar(&pprofListen, "pprof-listen", "", "also serve Go's profiler on this loopback address, e.g. 127.0.0.1:6060 (see docs/benchmarks.md)")
 	return cmd
 }
 
 // runDev starts the emulator, then Keyward pointed at it, serves (jobs included: linking
 // the Azure groups tests their connection in a job), and sets up the dev world.
-func runDev(ctx context.Context, g *globals, listen, dataDir string) error {
+func runDev(ctx context.Context, g *globals, listen, dataDir, pprofListen string) error {
 	cfg := app.DevConfig(listen, dataDir)
+	cfg.Debug.PprofListen = pprofListen
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
 	az, err := app.StartDevAzure(dataDir)
 	if err != nil {
 		return err
