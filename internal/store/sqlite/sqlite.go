@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
+	"os"
 	"runtime"
 	"strings"
 
@@ -48,6 +49,9 @@ func OpenSync(ctx context.Context, path string, sync Sync) (*sqlstore.DB, error)
 	if sync != SyncNormal && sync != SyncFull {
 		return nil, fmt.Errorf("sqlite: unknown synchronous mode %q (normal or full)", sync)
 	}
+	if err := createPrivate(path); err != nil {
+		return nil, err
+	}
 	w, err := sql.Open("sqlite", dsn(path, false, sync))
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite: %w", err)
@@ -70,6 +74,21 @@ func OpenSync(ctx context.Context, path string, sync Sync) (*sqlstore.DB, error)
 		return nil, err
 	}
 	return db, nil
+}
+
+// createPrivate creates an empty database file readable by its owner only, unless it
+// exists. SQLite would create it with the process's umask (often world-readable); it gives
+// its -wal and -shm files the database file's mode, so they follow. Key material in the
+// database is sealed, but names, tags and the audit trail are an account's business.
+func createPrivate(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("create the database file: %w", err)
+	}
+	return f.Close()
 }
 
 func dsn(path string, readOnly bool, sync Sync) string {

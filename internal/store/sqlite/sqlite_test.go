@@ -2,7 +2,9 @@ package sqlite_test
 
 import (
 	"context"
+	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
 
 	"github.com/keyward/keyward/internal/keyward"
@@ -61,4 +63,44 @@ func BenchmarkListObjects100k(b *testing.B) {
 	}
 	defer s.Close()
 	storetest.BenchListObjects(b, s, nil)
+}
+
+// A new database and its write-ahead log are readable by their owner only, whatever the
+// umask; an existing file keeps the mode its operator gave it.
+func TestNewDatabaseIsPrivate(t *testing.T) {
+	old := syscall.Umask(0o022)
+	defer syscall.Umask(old)
+	dir := t.TempDir()
+	path := filepath.Join(dir, "keyward.db")
+	ctx := context.Background()
+	s, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.Update(ctx, func(tx keyward.Tx) error { return tx.PutMeta("k", []byte("v")) }); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{path, path + "-wal", path + "-shm"} {
+		fi, err := os.Stat(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s has mode %v, want -rw-------", filepath.Base(f), fi.Mode().Perm())
+		}
+	}
+
+	shared := filepath.Join(dir, "shared.db")
+	if err := os.WriteFile(shared, nil, 0o640); err != nil {
+		t.Fatal(err)
+	}
+	s2, err := sqlite.Open(ctx, shared)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s2.Close()
+	if fi, _ := os.Stat(shared); fi.Mode().Perm() != 0o640 {
+		t.Errorf("an existing database's mode changed to %v", fi.Mode().Perm())
+	}
 }
