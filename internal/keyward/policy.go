@@ -14,6 +14,7 @@ import (
 type GroupPolicy struct {
 	Crypto   CryptoPolicy   `json:"crypto"`
 	Metadata MetadataPolicy `json:"metadata"`
+	Quorum   QuorumPolicy   `json:"quorum"`
 }
 
 // CryptoPolicy limits the keys a group may hold and what applications may do with them.
@@ -90,7 +91,10 @@ func (p *GroupPolicy) Validate() error {
 	if m.MaxLifetime < 0 || m.MaxLifetime > 100*366 {
 		return Invalid("policy.metadata.max_lifetime_days", "must be between 0 (no limit) and 36600 days")
 	}
-	return normaliseOps("policy.metadata.operations", m.Operations)
+	if err := normaliseOps("policy.metadata.operations", m.Operations); err != nil {
+		return err
+	}
+	return p.Quorum.validate()
 }
 
 func normaliseOps(field string, ops []Operation) error {
@@ -230,5 +234,6 @@ func (p *GroupPolicy) IsZero() bool {
 	c, m := &p.Crypto, &p.Metadata
 	return len(c.Types)+len(c.AESSizes)+len(c.RSASizes)+len(c.Curves)+len(c.Operations) == 0 &&
 		len(m.RequiredTags)+len(m.AllowedTags)+len(m.Operations) == 0 &&
-		!m.RequireActivation && !m.RequireDeactivation && m.MaxLifetime == 0 && !m.ForbidExportableKeys
+		!m.RequireActivation && !m.RequireDeactivation && m.MaxLifetime == 0 && !m.ForbidExportableKeys &&
+		p.Quorum.Required == 0
 }

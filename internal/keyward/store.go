@@ -58,6 +58,7 @@ type Tx interface {
 	JobSecretTx
 	ServiceLogTx
 	ScheduleTx
+	ApprovalTx
 }
 
 // Clock tells the time; tests pass a fixed or stepping one.

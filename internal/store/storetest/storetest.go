@@ -50,6 +50,7 @@ func Run(t *testing.T, h Harness) {
 		{"DeleteVirtualKeys", testDeleteVirtualKeys},
 		{"Jobs", testJobsSuite},
 		{"JobSecrets", testJobSecrets},
+		{"Approvals", testApprovals},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
