@@ -502,6 +502,9 @@ func (s *Service) CopyToAzure(ctx context.Context, p keyward.Principal, in Azure
 			return err
 		}
 		o.target = "object:" + src.ID
+		if err := refuseCopyUnderQuorum(tx, src); err != nil {
+			return err
+		}
 		if src.Cloud != nil {
 			return keyward.Invalid("source", "%q is a virtual key: its material lives in Azure (%s), out of Keyward's reach, so it cannot be copied", src.Name, src.Cloud.Vault)
 		}

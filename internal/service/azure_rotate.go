@@ -52,6 +52,9 @@ func loadSourceKey(tx keyward.Tx, p keyward.Principal, field, ref string, t *azu
 	if err != nil {
 		return nil, err
 	}
+	if err := refuseCopyUnderQuorum(tx, src); err != nil {
+		return nil, err
+	}
 	if err := checkSourceKey(field, src, t.obj, clock); err != nil {
 		return nil, err
 	}

@@ -173,6 +173,9 @@ func (s *Service) UpdateGroup(ctx context.Context, p keyward.Principal, id strin
 		if v, err = loadGroup(tx, p, id, keyward.ActGroupUpdate); err != nil {
 			return err
 		}
+		if err := s.quorumGate(ctx, tx, &v.Group, keyward.ActGroupUpdate, "group:"+v.Group.ID); err != nil {
+			return err
+		}
 		if in.Name != nil {
 			o.detail = "renamed from " + v.Group.Name
 			v.Group.Name = *in.Name
@@ -184,6 +187,7 @@ func (s *Service) UpdateGroup(ctx context.Context, p keyward.Principal, id strin
 			o.detail = strings.TrimPrefix(o.detail+"; policy changed", "; ")
 			v.Group.Policy = *in.Policy
 		}
+		o.detail += underApproval(ctx)
 		return tx.UpdateGroup(&v.Group)
 	})
 	return v, err
@@ -192,9 +196,14 @@ func (s *Service) UpdateGroup(ctx context.Context, p keyward.Principal, id strin
 // DeleteGroup deletes a group.
 func (s *Service) DeleteGroup(ctx context.Context, p keyward.Principal, id string) error {
 	return s.change(ctx, p, keyward.ActGroupDelete, "group:"+id, func(tx keyward.Tx, o *op) error {
-		if _, err := loadGroup(tx, p, id, keyward.ActGroupDelete); err != nil {
+		v, err := loadGroup(tx, p, id, keyward.ActGroupDelete)
+		if err != nil {
 			return err
 		}
+		if err := s.quorumGate(ctx, tx, &v.Group, keyward.ActGroupDelete, "group:"+v.Group.ID); err != nil {
+			return err
+		}
+		o.detail = strings.TrimPrefix(underApproval(ctx), " ")
 		if n, err := tx.CountGroupObjects(p.AccountID, id); err != nil {
 			return err
 		} else if n > 0 {

@@ -595,9 +595,12 @@ func (s *Service) DestroyObject(ctx context.Context, p keyward.Principal, ref st
 		if o.Cloud != nil {
 			return keyward.Errorf(keyward.EPRECONDITION, "%q is a virtual key: its material is in Azure; delete and purge it there (keyward azure key delete, purge)", o.Name)
 		}
+		if err := s.objectGroupGate(ctx, tx, o, ActObjectDestroy); err != nil {
+			return err
+		}
 		now := s.clock.Now()
 		o.State, o.DestroyedAt, o.UpdatedAt = keyward.StateDestroyed, now, now
-		op.detail = fmt.Sprintf("destroyed the material of %q", o.Name)
+		op.detail = fmt.Sprintf("destroyed the material of %q", o.Name) + underApproval(ctx)
 		if err := tx.DestroyMaterial(p.AccountID, o.ID); err != nil {
 			return err
 		}

@@ -60,6 +60,9 @@ func (s *Service) ExportObject(ctx context.Context, p keyward.Principal, ref str
 		if err := o.CheckUse(keyward.OpExport, s.clock.Now()); err != nil {
 			return err
 		}
+		if err := s.objectGroupGate(ctx, tx, o, ActObjectExport); err != nil {
+			return err
+		}
 		k, err := s.openObject(tx, o)
 		if err != nil {
 			return err
@@ -78,6 +81,7 @@ func (s *Service) ExportObject(ctx context.Context, p keyward.Principal, ref str
 		if err != nil {
 			return keyward.Invalid("format", "%v", err)
 		}
+		op.detail += underApproval(ctx)
 		return nil
 	})
 	if err != nil {
@@ -107,6 +111,9 @@ func (s *Service) CopyObject(ctx context.Context, p keyward.Principal, ref strin
 	err := s.change(ctx, p, ActObjectCopy, "object:"+ref, func(tx keyward.Tx, op *op) error {
 		src, err := loadObject(tx, p, ref, ActObjectCopy)
 		if err != nil {
+			return err
+		}
+		if err := refuseCopyUnderQuorum(tx, src); err != nil {
 			return err
 		}
 		op.target = "object:" + src.ID
