@@ -144,6 +144,16 @@ type Group struct {
 type GroupPolicy struct {
 	Crypto   CryptoPolicy   `json:"crypto"`
 	Metadata MetadataPolicy `json:"metadata"`
+	Quorum   QuorumPolicy   `json:"quorum"`
+}
+
+// QuorumPolicy holds the listed actions until Required of the Approvers agree (M of N);
+// required 0 means no quorum. Actions: object.export, object.destroy, group.update (the
+// policy itself included), group.delete.
+type QuorumPolicy struct {
+	Required  int      `json:"required,omitempty"`
+	Approvers []string `json:"approvers,omitempty"` // user ids
+	Actions   []string `json:"actions,omitempty"`
 }
 
 // CryptoPolicy limits the keys a group may hold and what applications may do with them.

@@ -28,7 +28,11 @@ only other tags allowed, whether activation and deactivation dates are required,
 lifetime, the permitted operations objects may be given, and whether any may be exportable.
 
 Objects already in the group are not changed when the policy changes; a later change to
-their tags, dates or operations must comply.`,
+their tags, dates or operations must comply.
+
+The quorum policy holds sensitive operations until M of its N approvers agree: exporting a
+key (copies out of the group are then refused), destroying one, changing the group (its
+policy included) or deleting it. See 'keyward approval --help'.`,
 	}
 	show := &cobra.Command{
 		Use: "show GROUP", Short: "Show a group's policy", Args: exactArgs("GROUP"),
@@ -60,12 +64,21 @@ their tags, dates or operations must comply.`,
   # a verification-only group
   keyward group policy set partners --crypto-ops VERIFY
 
+  # exports and destroys need 2 of 3 approvers; so does changing this policy
+  keyward group policy set payments --quorum 2 --approvers ann@example.com,bob@example.com,cy@example.com \
+      --quorum-actions object.export,object.destroy,group.update,group.delete
+
   # from a file (the JSON that 'keyward group policy show -o json' prints)
   keyward group policy set payments --file policy.json`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			pol, err := f.policy()
 			if err != nil {
 				return err
+			}
+			if len(f.approvers) > 0 {
+				if pol.Quorum.Approvers, err = g.userIDs(cmd, f.approvers); err != nil {
+					return fmt.Errorf("--approvers: %w", err)
+				}
 			}
 			return g.setPolicy(cmd, args[0], pol)
 		},
@@ -108,6 +121,8 @@ type policyFlags struct {
 	requireActivation, requireDeactivation bool
 	forbidExport                           bool
 	maxLifetimeDays                        int
+	quorum                                 int
+	approvers, quorumActions               []string
 }
 
 func (f *policyFlags) add(cmd *cobra.Command) {
@@ -125,6 +140,9 @@ func (f *policyFlags) add(cmd *cobra.Command) {
 	fl.IntVar(&f.maxLifetimeDays, "max-lifetime-days", 0, "at most this many days from activation to deactivation (implies --require-deactivation)")
 	fl.StringSliceVar(&f.objectOps, "object-ops", nil, "the permitted operations objects may be given (default all)")
 	fl.BoolVar(&f.forbidExport, "forbid-export", false, "no object may permit EXPORT")
+	fl.IntVar(&f.quorum, "quorum", 0, "how many approvers must approve the --quorum-actions (M of the N --approvers)")
+	fl.StringSliceVar(&f.approvers, "approvers", nil, "the users who approve, by email or id (with --quorum)")
+	fl.StringSliceVar(&f.quorumActions, "quorum-actions", nil, "what needs approval: object.export, object.destroy, group.update, group.delete (with --quorum)")
 }
 
 func (f *policyFlags) policy() (*api.GroupPolicy, error) {
@@ -147,7 +165,44 @@ func (f *policyFlags) policy() (*api.GroupPolicy, error) {
 		Metadata: api.MetadataPolicy{RequiredTags: f.requireTags, AllowedTags: f.allowTags, RequireActivation: f.requireActivation,
 			RequireDeactivation: f.requireDeactivation, MaxLifetimeDays: f.maxLifetimeDays, Operations: upper(f.objectOps),
 			ForbidExport: f.forbidExport},
+		Quorum: api.QuorumPolicy{Required: f.quorum, Actions: f.quorumActions},
 	}, nil
+}
+
+// userIDs resolves users named by email or id to ids.
+func (g *globals) userIDs(cmd *cobra.Command, refs []string) ([]string, error) {
+	c, err := g.client()
+	if err != nil {
+		return nil, err
+	}
+	byEmail := map[string]string{}
+	ids := map[string]bool{}
+	after := ""
+	for {
+		l, err := c.ListUsers(cmd.Context(), after, 1000)
+		if err != nil {
+			return nil, fmt.Errorf("look up users by email: %w (give user ids instead)", err)
+		}
+		for _, u := range l.Items {
+			byEmail[strings.ToLower(u.Email)], ids[u.ID] = u.ID, true
+		}
+		if l.Next == "" {
+			break
+		}
+		after = l.Next
+	}
+	out := make([]string, len(refs))
+	for i, r := range refs {
+		switch id, ok := byEmail[strings.ToLower(r)]; {
+		case ok:
+			out[i] = id
+		case ids[r]:
+			out[i] = r
+		default:
+			return nil, fmt.Errorf("no user %q in this account", r)
+		}
+	}
+	return out, nil
 }
 
 // policyTable prints a policy, "any" where it allows everything.
@@ -179,4 +234,9 @@ func policyTable(t *tabwriter.Writer, p *api.GroupPolicy) {
 		"REQUIRED TAGS", strings.Trim(fmt.Sprint(m.RequiredTags), "[]"), "ALLOWED TAGS", list(m.AllowedTags, len(m.AllowedTags)),
 		"ACTIVATION DATE", yes(m.RequireActivation), "DEACTIVATION DATE", yes(m.RequireDeactivation || m.MaxLifetimeDays > 0),
 		"MAX LIFETIME", life, "OBJECT OPERATIONS", list(m.Operations, len(m.Operations)), "EXPORT", export)
+	quorum := "none"
+	if q := p.Quorum; q.Required > 0 {
+		quorum = fmt.Sprintf("%d of %d approvers (%s) for %s", q.Required, len(q.Approvers), strings.Join(q.Approvers, ", "), strings.Join(q.Actions, ", "))
+	}
+	fields(t, "QUORUM", quorum)
 }

@@ -25,6 +25,7 @@ func toPolicy(p *keyward.GroupPolicy) *api.GroupPolicy {
 		Metadata: api.MetadataPolicy{RequiredTags: m.RequiredTags, AllowedTags: m.AllowedTags, RequireActivation: m.RequireActivation,
 			RequireDeactivation: m.RequireDeactivation, MaxLifetimeDays: int(m.MaxLifetime), Operations: strs(m.Operations),
 			ForbidExport: m.ForbidExportableKeys},
+		Quorum: api.QuorumPolicy{Required: p.Quorum.Required, Approvers: p.Quorum.Approvers, Actions: strs(p.Quorum.Actions)},
 	}
 }
 
@@ -39,7 +40,12 @@ func fromPolicy(p *api.GroupPolicy) *keyward.GroupPolicy {
 		Metadata: keyward.MetadataPolicy{RequiredTags: m.RequiredTags, AllowedTags: m.AllowedTags, RequireActivation: m.RequireActivation,
 			RequireDeactivation: m.RequireDeactivation, MaxLifetime: keyward.Days(m.MaxLifetimeDays),
 			Operations: strsOf[keyward.Operation](m.Operations), ForbidExportableKeys: m.ForbidExport},
+		Quorum: keyward.QuorumPolicy{Required: p.Quorum.Required, Approvers: p.Quorum.Approvers, Actions: strsOf[keyward.Action](p.Quorum.Actions)},
 	}
+}
+
+func groupPatch(in *api.GroupUpdate) service.GroupPatch {
+	return service.GroupPatch{Name: in.Name, Description: in.Description, Policy: fromPolicy(in.Policy)}
 }
 
 // strs and strsOf convert between lists of string types.
@@ -119,8 +125,7 @@ func (s *Server) groupHandlers(m map[string]handler) {
 		if err := decodeBody(r, &in); err != nil {
 			return nil, err
 		}
-		g, err := s.svc.UpdateGroup(r.Context(), p, r.PathValue("id"), service.GroupPatch{Name: in.Name, Description: in.Description,
-			Policy: fromPolicy(in.Policy)})
+		g, err := s.svc.UpdateGroup(r.Context(), p, r.PathValue("id"), groupPatch(&in))
 		if err != nil {
 			return nil, err
 		}

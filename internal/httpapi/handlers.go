@@ -13,7 +13,7 @@ func (s *Server) handlers() map[string]handler {
 	m := map[string]handler{}
 	for _, add := range []func(map[string]handler){s.sessionHandlers, s.accountHandlers, s.userHandlers, s.groupHandlers, s.appHandlers, s.auditHandlers,
 		s.keyHandlers, s.cryptoHandlers, s.jobHandlers, s.azureHandlers, s.azureLifecycleHandlers, s.azurePutHandlers,
-		s.azureScheduleHandlers, s.rotationPolicyHandlers} {
+		s.azureScheduleHandlers, s.rotationPolicyHandlers, s.approvalHandlers} {
 		add(m)
 	}
 	return m
