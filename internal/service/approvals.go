@@ -136,6 +136,11 @@ func (s *Service) RequestApproval(ctx context.Context, p keyward.Principal, in N
 		if !q.Covers(a.Action) {
 			return keyward.Errorf(keyward.EPRECONDITION, "group %q does not hold %s for approval: just do it", g.Name, a.Action)
 		}
+		if gp := in.Params.Group; gp != nil && gp.Policy != nil {
+			if err := checkApprovers(tx, p.AccountID, gp.Policy.Quorum.Approvers); err != nil {
+				return err
+			}
+		}
 		a.GroupID, a.Required = g.ID, q.Required
 		op.target = "approval:" + a.ID
 		op.detail = fmt.Sprintf("asked for %s of %s (%d approvals of %d needed)", a.Action, a.Target, q.Required, len(q.Approvers))

@@ -207,3 +207,15 @@ func TestQuorumPolicyValidates(t *testing.T) {
 		}
 	}
 }
+
+// A quorum of people who are not users of the account could never be met: refused.
+func TestQuorumApproversMustBeUsers(t *testing.T) {
+	f := newFx(t)
+	ann, _ := f.approvers(t)
+	_, err := f.s.UpdateGroup(context.Background(), f.admin, f.group, GroupPatch{Policy: &keyward.GroupPolicy{Quorum: keyward.QuorumPolicy{
+		Required: 1, Approvers: []string{ann.ID, "no-such-user"}, Actions: []keyward.Action{ActObjectExport}}}})
+	var ke *keyward.Error
+	if !errors.As(err, &ke) || ke.Field != "policy.quorum.approvers[1]" {
+		t.Fatalf("got %v, want an error on policy.quorum.approvers[1]", err)
+	}
+}

@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 
@@ -184,6 +185,9 @@ func (s *Service) UpdateGroup(ctx context.Context, p keyward.Principal, id strin
 			v.Group.Description = *in.Description
 		}
 		if in.Policy != nil {
+			if err := checkApprovers(tx, p.AccountID, in.Policy.Quorum.Approvers); err != nil {
+				return err
+			}
 			o.detail = strings.TrimPrefix(o.detail+"; policy changed", "; ")
 			v.Group.Policy = *in.Policy
 		}
@@ -191,6 +195,19 @@ func (s *Service) UpdateGroup(ctx context.Context, p keyward.Principal, id strin
 		return tx.UpdateGroup(&v.Group)
 	})
 	return v, err
+}
+
+// checkApprovers makes sure every approver a quorum names is a user of the account: a
+// quorum of strangers could never be met, and would lock the group, its own policy included.
+func checkApprovers(tx keyward.Tx, accountID string, ids []string) error {
+	for i, id := range ids {
+		if _, err := tx.GetAccountMember(accountID, id); keyward.IsCode(err, keyward.ENOTFOUND) {
+			return keyward.Invalid(fmt.Sprintf("policy.quorum.approvers[%d]", i), "no user %q in this account", id)
+		} else if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // DeleteGroup deletes a group.
