@@ -10,6 +10,7 @@ const (
 	CodeInvalidArgument    = "invalid_argument"    // 400: Field names the offending field
 	CodeUnauthenticated    = "unauthenticated"     // 401
 	CodePermissionDenied   = "permission_denied"   // 403
+	CodeApprovalRequired   = "approval_required"   // 403: ask the group's approvers (POST /v1/approvals)
 	CodeNotFound           = "not_found"           // 404
 	CodeConflict           = "conflict"            // 409
 	CodeFailedPrecondition = "failed_precondition" // 412
@@ -21,7 +22,7 @@ const (
 )
 
 // Codes lists every error code.
-var Codes = []string{CodeInvalidArgument, CodeUnauthenticated, CodePermissionDenied, CodeNotFound,
+var Codes = []string{CodeInvalidArgument, CodeUnauthenticated, CodePermissionDenied, CodeApprovalRequired, CodeNotFound,
 	CodeConflict, CodeFailedPrecondition, CodeTooLarge, CodeNotSupported, CodeRateLimited,
 	CodeUnavailable, CodeInternal}
 

@@ -72,6 +72,8 @@ func describeError(err error) string {
 		msg += "\n  Log in with 'keyward login' (or set KEYWARD_TOKEN)."
 	case api.CodePermissionDenied:
 		msg += "\n  Ask an account administrator for the role this needs."
+	case api.CodeApprovalRequired:
+		msg += "\n  See 'keyward approval --help'."
 	}
 	return msg
 }

@@ -15,6 +15,7 @@ var statusFor = map[string]int{
 	keyward.EINVALID:         http.StatusBadRequest,
 	keyward.EUNAUTHENTICATED: http.StatusUnauthorized,
 	keyward.EFORBIDDEN:       http.StatusForbidden,
+	keyward.EAPPROVAL:        http.StatusForbidden,
 	keyward.ENOTFOUND:        http.StatusNotFound,
 	keyward.ECONFLICT:        http.StatusConflict,
 	keyward.EPRECONDITION:    http.StatusPreconditionFailed,

@@ -15,6 +15,7 @@ const (
 	EINVALID         = "invalid_argument"    // bad input; Field names the offending field
 	EUNAUTHENTICATED = "unauthenticated"     // no or bad credentials
 	EFORBIDDEN       = "permission_denied"   // authenticated, but not allowed
+	EAPPROVAL        = "approval_required"   // allowed, but the group's quorum must approve it first
 	ENOTFOUND        = "not_found"           // does not exist, or not visible to the caller
 	ECONFLICT        = "conflict"            // clashes with existing state (e.g. a name in use)
 	EPRECONDITION    = "failed_precondition" // the object is not in a state that allows this
@@ -26,7 +27,7 @@ const (
 )
 
 // Codes lists every code, in the order the API documents them.
-var Codes = []string{EINVALID, EUNAUTHENTICATED, EFORBIDDEN, ENOTFOUND, ECONFLICT, EPRECONDITION,
+var Codes = []string{EINVALID, EUNAUTHENTICATED, EFORBIDDEN, EAPPROVAL, ENOTFOUND, ECONFLICT, EPRECONDITION,
 	ETOOLARGE, ENOTSUPPORTED, ERATELIMIT, EUNAVAILABLE, EINTERNAL}
 
 // Error is the one error type of the domain. Message is safe to show to the caller: it never
@@ -89,7 +90,7 @@ func Hidden(what string) *Error {
 // IsDenied reports whether err refuses the caller: EFORBIDDEN, or a Hidden refusal.
 func IsDenied(err error) bool {
 	var e *Error
-	return errors.As(err, &e) && (e.Code == EFORBIDDEN || e.Denied)
+	return errors.As(err, &e) && (e.Code == EFORBIDDEN || e.Code == EAPPROVAL || e.Denied)
 }
 
 // IsCode reports whether err carries the code.

@@ -67,7 +67,7 @@ func (s *Service) quorumGate(ctx context.Context, tx keyward.Tx, g *keyward.Grou
 		return nil
 	}
 	_, ref, _ := strings.Cut(target, ":")
-	return keyward.Errorf(keyward.EFORBIDDEN, "group %q holds %s for approval by %d of its %d approvers: ask for it with `keyward approval request %s %s` (POST /v1/approvals), and execute it once approved",
+	return keyward.Errorf(keyward.EAPPROVAL, "group %q holds %s for approval by %d of its %d approvers: ask for it with `keyward approval request %s %s` (POST /v1/approvals), and execute it once approved",
 		g.Name, action, q.Required, len(q.Approvers), action, ref)
 }
 

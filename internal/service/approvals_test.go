@@ -52,7 +52,7 @@ func TestQuorumHoldsExportUntilApproved(t *testing.T) {
 	f.setQuorum(t, keyward.QuorumPolicy{Required: 2, Approvers: []string{ann.ID, bob.ID}, Actions: []keyward.Action{ActObjectExport}})
 
 	_, err := f.s.ExportObject(ctx, f.admin, "k", ExportRequest{Format: "raw"})
-	wantErr(t, err, keyward.EFORBIDDEN, "keyward approval request object.export")
+	wantErr(t, err, keyward.EAPPROVAL, "keyward approval request object.export")
 	_, err = f.s.CopyObject(ctx, f.admin, "k", CopyRequest{GroupID: f.group, Name: "k2"})
 	wantErr(t, err, keyward.EFORBIDDEN, "a copy takes")
 
@@ -146,7 +146,7 @@ func TestQuorumDenialExpiryAndCancel(t *testing.T) {
 	}
 	// Destroying without approval is still refused, and the key still has its material.
 	_, err = f.s.DestroyObject(ctx, f.admin, "k")
-	wantErr(t, err, keyward.EFORBIDDEN, "holds object.destroy")
+	wantErr(t, err, keyward.EAPPROVAL, "holds object.destroy")
 	if l, _ := f.s.ListApprovals(ctx, bob, "", keyward.Page{}); len(l) != 3 {
 		t.Fatalf("bob sees %d requests, want 3", len(l))
 	}
@@ -164,7 +164,7 @@ func TestQuorumHoldsItsOwnRemoval(t *testing.T) {
 
 	none := &keyward.GroupPolicy{}
 	_, err := f.s.UpdateGroup(ctx, f.admin, f.group, GroupPatch{Policy: none})
-	wantErr(t, err, keyward.EFORBIDDEN, "holds group.update")
+	wantErr(t, err, keyward.EAPPROVAL, "holds group.update")
 	_, err = f.s.RequestApproval(ctx, f.admin, NewApproval{Action: keyward.ActGroupUpdate, Target: "g",
 		Params: ApprovalParams{Group: &GroupPatch{Policy: &keyward.GroupPolicy{Quorum: keyward.QuorumPolicy{Required: 3, Approvers: []string{ann.ID}}}}}})
 	wantErr(t, err, keyward.EINVALID, "policy.quorum")
