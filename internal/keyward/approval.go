@@ -51,6 +51,10 @@ func (q *QuorumPolicy) validate() error {
 			return Invalid(fmt.Sprintf("policy.quorum.actions[%d]", i), "%q cannot need approval (any of %v)", a, QuorumActions)
 		}
 	}
+	if !slices.Contains(q.Actions, ActGroupUpdate) {
+		// Otherwise any administrator of the group could lift the quorum, act, and put it back.
+		return Invalid("policy.quorum.actions", "must include group.update: a quorum that the group's administrators can lift alone holds nothing")
+	}
 	return nil
 }
 

@@ -57,18 +57,70 @@ type approvalKey struct{}
 // approved request for exactly this operation, it consumes it (in tx, so the operation and
 // the approval's use commit together); otherwise it refuses what the group's quorum holds.
 func (s *Service) quorumGate(ctx context.Context, tx keyward.Tx, g *keyward.Group, action keyward.Action, target string) error {
+	q := g.Policy.Quorum
 	if a, ok := ctx.Value(approvalKey{}).(*keyward.Approval); ok && a.Action == action && a.Target == target && a.GroupID == g.ID {
-		now := s.clock.Now()
-		a.Status, a.UpdatedAt = keyward.ApprovalExecuted, now
+		// The quorum may have changed since the votes: only today's approvers count, against
+		// today's M, so that removing an approver or raising M takes effect at once.
+		if n := currentApprovals(a, q); q.Covers(action) && n < q.Required {
+			return keyward.Errorf(keyward.EAPPROVAL, "group %q's quorum changed since this request was approved: %d of its current approvers approved it, and it needs %d; ask again",
+				g.Name, n, q.Required)
+		}
+		a.Status, a.UpdatedAt = keyward.ApprovalExecuted, s.clock.Now()
 		return tx.UpdateApproval(a)
 	}
-	q := g.Policy.Quorum
 	if !q.Covers(action) {
 		return nil
 	}
 	_, ref, _ := strings.Cut(target, ":")
 	return keyward.Errorf(keyward.EAPPROVAL, "group %q holds %s for approval by %d of its %d approvers: ask for it with `keyward approval request %s %s` (POST /v1/approvals), and execute it once approved",
 		g.Name, action, q.Required, len(q.Approvers), action, ref)
+}
+
+// currentApprovals counts the approvals given by users who are approvers of q.
+func currentApprovals(a *keyward.Approval, q keyward.QuorumPolicy) int {
+	n := 0
+	for _, v := range a.Votes {
+		if v.Approve && q.IsApprover(v.UserID) {
+			n++
+		}
+	}
+	return n
+}
+
+// refuseAzureDestroyUnderQuorum refuses to delete or purge virtual key o in Azure when its
+// group holds destroys for approval: an approved request runs Keyward's destroy, which a key
+// whose material is in Azure does not have, so these are refused outright.
+func refuseAzureDestroyUnderQuorum(tx keyward.Tx, o *keyward.Object) error {
+	g, err := tx.GetGroup(o.AccountID, o.GroupID)
+	if err != nil {
+		return err
+	}
+	if g.Policy.Quorum.Covers(ActObjectDestroy) {
+		return keyward.Errorf(keyward.EFORBIDDEN, "group %q holds destroys for approval: deleting or purging its keys in Azure is refused while it does (change the group's quorum policy first, which needs approval when it holds group.update)", g.Name)
+	}
+	return nil
+}
+
+// refuseRemovingAnApprover keeps in the account a user whom a group's quorum names: without
+// them the quorum might never be met again, and a quorum that holds its own changes could
+// then never be changed.
+func refuseRemovingAnApprover(tx keyward.Tx, accountID, userID string) error {
+	page := keyward.Page{Limit: keyward.MaxPageLimit}
+	for {
+		gs, err := tx.ListGroups(accountID, page)
+		if err != nil {
+			return err
+		}
+		for _, g := range gs {
+			if g.Policy.Quorum.IsApprover(userID) {
+				return keyward.Errorf(keyward.EPRECONDITION, "the user is an approver of group %q's quorum: take them out of its policy first (keyward group policy set)", g.Name)
+			}
+		}
+		if len(gs) < page.N() {
+			return nil
+		}
+		page.After = gs[len(gs)-1].Name
+	}
 }
 
 // underApproval is what an audit record's detail adds when the operation runs because a
@@ -120,16 +172,29 @@ func (s *Service) RequestApproval(ctx context.Context, p keyward.Principal, in N
 	if err := checkApprovalParams(in); err != nil {
 		return nil, err
 	}
-	params, err := json.Marshal(in.Params)
-	if err != nil {
-		return nil, err
-	}
 	now := s.clock.Now()
-	a := &keyward.Approval{ID: newID(), AccountID: p.AccountID, Action: in.Action, Params: params, Reason: in.Reason,
+	a := &keyward.Approval{ID: newID(), AccountID: p.AccountID, Action: in.Action, Reason: in.Reason,
 		RequestedBy: p.Actor(), RequesterName: p.Name, Status: keyward.ApprovalPending, CreatedAt: now, ExpiresAt: now.Add(ttl), UpdatedAt: now}
-	err = s.change(ctx, p, ActApprovalRequest, in.Target, func(tx keyward.Tx, op *op) error {
+	err := s.change(ctx, p, ActApprovalRequest, in.Target, func(tx keyward.Tx, op *op) error {
+		if !p.IsUser() {
+			// People ask and people answer: an application's key is held by someone who
+			// could otherwise ask as the application and approve as themselves.
+			return keyward.Errorf(keyward.EFORBIDDEN, "only users ask for approvals: an application cannot")
+		}
 		g, err := s.approvalTarget(tx, p, a, in.Target)
 		if err != nil {
+			return err
+		}
+		if e := in.Params.Export; e != nil && e.KEK != "" {
+			// Approvers approve a wrapping key, not a name that could later be given to
+			// another key: hold it by id.
+			kek, err := loadObject(tx, p, e.KEK, ActObjectRead)
+			if err != nil {
+				return keyward.Invalid("params.export.kek", "no key %q that you may use", e.KEK)
+			}
+			e.KEK = kek.ID
+		}
+		if a.Params, err = json.Marshal(in.Params); err != nil {
 			return err
 		}
 		q := g.Policy.Quorum
@@ -194,6 +259,9 @@ func (s *Service) approvalTarget(tx keyward.Tx, p keyward.Principal, a *keyward.
 		if err != nil {
 			return nil, err
 		}
+		if a.Action == ActObjectDestroy && o.Cloud != nil {
+			return nil, keyward.Errorf(keyward.EPRECONDITION, "%q is a virtual key: its material is in Azure, and Keyward cannot destroy it", o.Name)
+		}
 		a.Target = "object:" + o.ID
 		return tx.GetGroup(p.AccountID, o.GroupID)
 	default:
@@ -250,8 +318,10 @@ func (s *Service) ListApprovals(ctx context.Context, p keyward.Principal, status
 	f := keyward.ApprovalFilter{Status: status, Page: page}
 	switch status {
 	case "", keyward.ApprovalDenied, keyward.ApprovalExecuted, keyward.ApprovalCancelled:
-	case keyward.ApprovalPending, keyward.ApprovalApproved, keyward.ApprovalExpired:
-		f.Status = "" // decided by the time as well; filtered below
+	case keyward.ApprovalPending, keyward.ApprovalApproved:
+		// stored so, and not yet expired (filtered below)
+	case keyward.ApprovalExpired:
+		f.Status = "" // stored as pending or approved; decided by the time below
 	default:
 		return nil, keyward.Invalid("status", "one of pending, approved, denied, executed, cancelled, expired; not %q", status)
 	}
@@ -315,10 +385,14 @@ func (s *Service) VoteApproval(ctx context.Context, p keyward.Principal, id stri
 		}
 		a.Votes = append(a.Votes, keyward.ApprovalVote{UserID: p.ID, Name: p.Name, Approve: approve, Comment: comment, At: now})
 		a.UpdatedAt = now
+		q := g.Policy.Quorum
+		if q.Required > 0 {
+			a.Required = q.Required // the quorum of today, should it have changed since the request
+		}
 		switch {
 		case !approve:
 			a.Status, a.Note = keyward.ApprovalDenied, fmt.Sprintf("denied by %s: %s", p.Name, comment)
-		case a.Approvals() >= a.Required:
+		case currentApprovals(a, q) >= a.Required:
 			a.Status = keyward.ApprovalApproved
 		}
 		op.detail = fmt.Sprintf("%s of %s: %d of %d approvals, now %s", a.Action, a.Target, a.Approvals(), a.Required, a.Status)

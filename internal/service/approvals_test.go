@@ -49,7 +49,7 @@ func TestQuorumHoldsExportUntilApproved(t *testing.T) {
 	f := newFx(t)
 	ann, bob := f.approvers(t)
 	key := f.gen(t, "k", keyward.TypeAES, 256, "", keyward.OpEncrypt, keyward.OpExport)
-	f.setQuorum(t, keyward.QuorumPolicy{Required: 2, Approvers: []string{ann.ID, bob.ID}, Actions: []keyward.Action{ActObjectExport}})
+	f.setQuorum(t, keyward.QuorumPolicy{Required: 2, Approvers: []string{ann.ID, bob.ID}, Actions: []keyward.Action{ActObjectExport, keyward.ActGroupUpdate}})
 
 	_, err := f.s.ExportObject(ctx, f.admin, "k", ExportRequest{Format: "raw"})
 	wantErr(t, err, keyward.EAPPROVAL, "keyward approval request object.export")
@@ -109,7 +109,7 @@ func TestQuorumDenialExpiryAndCancel(t *testing.T) {
 	f := newFx(t)
 	ann, bob := f.approvers(t)
 	f.gen(t, "k", keyward.TypeAES, 256, "", keyward.OpEncrypt)
-	f.setQuorum(t, keyward.QuorumPolicy{Required: 1, Approvers: []string{ann.ID, bob.ID}, Actions: []keyward.Action{ActObjectDestroy}})
+	f.setQuorum(t, keyward.QuorumPolicy{Required: 1, Approvers: []string{ann.ID, bob.ID}, Actions: []keyward.Action{ActObjectDestroy, keyward.ActGroupUpdate}})
 
 	a, err := f.s.RequestApproval(ctx, f.admin, NewApproval{Action: ActObjectDestroy, Target: "k"})
 	if err != nil {
@@ -198,6 +198,7 @@ func TestQuorumPolicyValidates(t *testing.T) {
 		{keyward.QuorumPolicy{Required: 1, Approvers: []string{"u", "u"}, Actions: []keyward.Action{"object.export"}}, "policy.quorum.approvers[1]"},
 		{keyward.QuorumPolicy{Required: 1, Approvers: []string{"u"}}, "policy.quorum.actions"},
 		{keyward.QuorumPolicy{Required: 1, Approvers: []string{"u"}, Actions: []keyward.Action{"key.encrypt"}}, "policy.quorum.actions[0]"},
+		{keyward.QuorumPolicy{Required: 1, Approvers: []string{"u"}, Actions: []keyward.Action{"object.export"}}, "policy.quorum.actions"},
 	} {
 		p := keyward.GroupPolicy{Quorum: c.q}
 		err := p.Validate()
@@ -213,9 +214,116 @@ func TestQuorumApproversMustBeUsers(t *testing.T) {
 	f := newFx(t)
 	ann, _ := f.approvers(t)
 	_, err := f.s.UpdateGroup(context.Background(), f.admin, f.group, GroupPatch{Policy: &keyward.GroupPolicy{Quorum: keyward.QuorumPolicy{
-		Required: 1, Approvers: []string{ann.ID, "no-such-user"}, Actions: []keyward.Action{ActObjectExport}}}})
+		Required: 1, Approvers: []string{ann.ID, "no-such-user"}, Actions: []keyward.Action{ActObjectExport, keyward.ActGroupUpdate}}}})
 	var ke *keyward.Error
 	if !errors.As(err, &ke) || ke.Field != "policy.quorum.approvers[1]" {
 		t.Fatalf("got %v, want an error on policy.quorum.approvers[1]", err)
 	}
+}
+
+// What the review of the first version found, each closed: a wrapping key is held by id,
+// not by a name that could be given to another key; a change of the quorum counts against
+// approvals already given; applications do not ask; approvers stay in the account.
+func TestQuorumHoldsWhatWasApproved(t *testing.T) {
+	ctx := context.Background()
+	f := newFx(t)
+	ann, bob := f.approvers(t)
+	f.gen(t, "k", keyward.TypeAES, 256, "", keyward.OpExport)
+	kek := f.gen(t, "kek", keyward.TypeAES, 256, "", keyward.OpWrapKey, keyward.OpUnwrapKey)
+	f.setQuorum(t, keyward.QuorumPolicy{Required: 1, Approvers: []string{ann.ID, bob.ID}, Actions: []keyward.Action{ActObjectExport, keyward.ActGroupUpdate}})
+
+	// The KEK is held by id: renaming it and giving its name to another key changes nothing.
+	a, err := f.s.RequestApproval(ctx, f.admin, NewApproval{Action: ActObjectExport, Target: "k",
+		Params: ApprovalParams{Export: &ExportRequest{KEK: "kek", WrapAlgorithm: "AES-KWP"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.s.VoteApproval(ctx, ann, a.ID, true, ""); err != nil {
+		t.Fatal(err)
+	}
+	other := "kek-old"
+	if _, err := f.s.UpdateObject(ctx, f.admin, "kek", ObjectPatch{Name: &other}); err != nil {
+		t.Fatal(err)
+	}
+	impostor := f.gen(t, "kek", keyward.TypeAES, 256, "", keyward.OpWrapKey, keyward.OpUnwrapKey)
+	res, err := f.s.ExecuteApproval(ctx, f.admin, a.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.s.Unwrap(ctx, f.app, kek.ID, "AES-KWP", res.Exported.Material); err != nil {
+		t.Fatalf("the export is not wrapped by the approved key: %v", err)
+	}
+	if _, err := f.s.Unwrap(ctx, f.app, impostor.ID, "AES-KWP", res.Exported.Material); err == nil {
+		t.Fatal("the export is wrapped by the key that took the approved key's name")
+	}
+
+	// Ann approves; then the quorum drops her: her approval no longer counts.
+	b, err := f.s.RequestApproval(ctx, f.admin, NewApproval{Action: ActObjectExport, Target: "k", Params: ApprovalParams{Export: &ExportRequest{Format: "raw"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.s.VoteApproval(ctx, ann, b.ID, true, ""); err != nil {
+		t.Fatal(err)
+	}
+	change, err := f.s.RequestApproval(ctx, f.admin, NewApproval{Action: keyward.ActGroupUpdate, Target: f.group, Params: ApprovalParams{Group: &GroupPatch{
+		Policy: &keyward.GroupPolicy{Quorum: keyward.QuorumPolicy{Required: 1, Approvers: []string{bob.ID}, Actions: []keyward.Action{ActObjectExport, keyward.ActGroupUpdate}}}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.s.VoteApproval(ctx, bob, change.ID, true, ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.s.ExecuteApproval(ctx, f.admin, change.ID); err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.s.ExecuteApproval(ctx, f.admin, b.ID)
+	wantErr(t, err, keyward.EAPPROVAL, "quorum changed")
+
+	_, err = f.s.RequestApproval(ctx, f.app, NewApproval{Action: ActObjectExport, Target: "k"})
+	wantErr(t, err, keyward.EFORBIDDEN, "only users ask")
+	err = f.s.RemoveUser(ctx, f.admin, bob.ID)
+	wantErr(t, err, keyward.EPRECONDITION, "approver of group")
+	if err := f.s.RemoveUser(ctx, f.admin, ann.ID); err != nil {
+		t.Fatalf("removing a user the quorum no longer names: %v", err)
+	}
+}
+
+// Material does not reach Azure around a quorum that holds exports — not by rotating a key
+// together with its Azure copies — and keys of a group that holds destroys are not deleted
+// or purged in Azure behind it.
+func TestQuorumHoldsAzurePaths(t *testing.T) {
+	w := newAzWorld(t, []string{"kw-std"})
+	ctx, s, p := w.ctx, w.s, w.admin
+	w.createInAzure("kw-std", "tls", "RSA", 1)
+	w.sync("kw-std")
+	native := w.current("kw-std", "tls")
+	src := w.keywardKey("tls-source", keyward.TypeRSA, 2048, "")
+	w.ok(s.RotateAzureKey(ctx, p, native.ID, "tls-source"))
+	cp := w.current("kw-std", "tls")
+
+	if _, err := s.AddUser(ctx, p, NewUser{Email: "ann@a.example", Password: "long enough password", Role: keyward.RoleAdmin}); err != nil {
+		t.Fatal(err)
+	}
+	ann, err := s.Login(ctx, "ann@a.example", "long enough password", p.AccountID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hold := func(group string, actions ...keyward.Action) {
+		q := keyward.QuorumPolicy{Required: 1, Approvers: []string{ann.Principal.ID}, Actions: append(actions, keyward.ActGroupUpdate)}
+		if _, err := s.UpdateGroup(ctx, p, group, GroupPatch{Policy: &keyward.GroupPolicy{Quorum: q}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	hold(w.plain, ActObjectExport)
+	_, err = s.RotateObjectAndCopies(ctx, p, src.ID, false, []string{AllAzureCopies})
+	wantErr(t, err, keyward.EFORBIDDEN, "a copy takes")
+	if rc := w.current("kw-std", "tls"); rc.ID != cp.ID {
+		t.Fatalf("the Azure copy was rotated behind the quorum: %s", rc.ID)
+	}
+
+	hold(w.group["kw-std"], ActObjectDestroy)
+	_, err = s.DeleteAzureKey(ctx, p, cp.ID, true)
+	wantErr(t, err, keyward.EFORBIDDEN, "holds destroys")
+	_, err = s.RequestApproval(ctx, p, NewApproval{Action: ActObjectDestroy, Target: cp.ID})
+	wantErr(t, err, keyward.EPRECONDITION, "virtual key")
 }

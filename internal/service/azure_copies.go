@@ -138,6 +138,9 @@ func (s *Service) enqueueCopyRotation(tx keyward.Tx, p keyward.Principal, reques
 	if err := checkSourceKey("azure_copies", nw, t.obj, s.clock); err != nil {
 		return nil, err
 	}
+	if err := refuseCopyUnderQuorum(tx, nw); err != nil {
+		return nil, err
+	}
 	c := t.obj.Cloud
 	if err := keyBusy(tx, p.AccountID, t.obj.GroupID, c.KeyName); err != nil {
 		return nil, err

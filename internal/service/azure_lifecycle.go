@@ -279,9 +279,12 @@ func (s *Service) auditJob(tx keyward.Tx, run *jobs.Run, action keyward.Action, 
 // DeleteAzureKey soft-deletes an Azure key with all its versions. It needs confirm: the
 // key stops working for every application at once. Keyward escrows a fresh backup first.
 func (s *Service) DeleteAzureKey(ctx context.Context, p keyward.Principal, ref string, confirm bool) (*keyward.Job, error) {
-	return s.enqueueAzureKey(ctx, p, ActAzureKeyDelete, ref, func(_ keyward.Tx, t *azureTarget, _ *azureKeyParams) (string, error) {
+	return s.enqueueAzureKey(ctx, p, ActAzureKeyDelete, ref, func(tx keyward.Tx, t *azureTarget, _ *azureKeyParams) (string, error) {
 		c, vault := t.obj.Cloud, t.link.Vault
 		if err := live(t); err != nil {
+			return "", err
+		}
+		if err := refuseAzureDestroyUnderQuorum(tx, t.obj); err != nil {
 			return "", err
 		}
 		if !confirm {
@@ -419,6 +422,9 @@ func (s *Service) runAzureRecover(ctx context.Context, run *jobs.Run, v keyward.
 func (s *Service) PurgeAzureKey(ctx context.Context, p keyward.Principal, ref string, confirm bool) (*keyward.Job, error) {
 	return s.enqueueAzureKey(ctx, p, ActAzureKeyPurge, ref, func(tx keyward.Tx, t *azureTarget, _ *azureKeyParams) (string, error) {
 		c, vault := t.obj.Cloud, t.link.Vault
+		if err := refuseAzureDestroyUnderQuorum(tx, t.obj); err != nil {
+			return "", err
+		}
 		switch {
 		case !vault.SoftDelete:
 			return "", keyward.Errorf(keyward.ENOTSUPPORTED, "vault %s has no soft delete: its deletes are final, there is nothing to purge", vault.Name)

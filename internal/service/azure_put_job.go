@@ -231,6 +231,9 @@ func (pj *putJob) material(ctx context.Context) (*kcrypto.Key, error) {
 		if err := src.CheckUse(keyward.OpExport, s.clock.Now()); err != nil {
 			return jobs.Permanent(err)
 		}
+		if err := refuseCopyUnderQuorum(tx, src); err != nil {
+			return jobs.Permanent(err) // its group came to hold exports since the request
+		}
 		if key, err = s.openObject(tx, src); keyward.ErrorCode(err) == keyward.EPRECONDITION {
 			err = jobs.Permanent(err)
 		}

@@ -287,6 +287,9 @@ func (s *Service) callMake(ctx context.Context, run *jobs.Run, v keyward.CloudVa
 		if err := checkSourceKey("from", src, target, s.clock); err != nil {
 			return err
 		}
+		if err := refuseCopyUnderQuorum(tx, src); err != nil {
+			return jobs.Permanent(err)
+		}
 		k, err = s.openObject(tx, src)
 		return err
 	})

@@ -185,6 +185,9 @@ func (s *Service) RemoveUser(ctx context.Context, p keyward.Principal, id string
 		if err := s.keepAnAdmin(tx, p.AccountID, m, ""); err != nil {
 			return err
 		}
+		if err := refuseRemovingAnApprover(tx, p.AccountID, id); err != nil {
+			return err
+		}
 		return tx.DeleteAccountMember(p.AccountID, id)
 	})
 }
