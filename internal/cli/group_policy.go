@@ -49,7 +49,8 @@ policy included) or deleting it. See 'keyward approval --help'.`,
 			if pol == nil {
 				pol = &api.GroupPolicy{}
 			}
-			return g.emit(pol, func(t *tabwriter.Writer) { policyTable(t, pol) })
+			names := g.approverNames(cmd, pol)
+			return g.emit(pol, func(t *tabwriter.Writer) { policyTable(t, pol, names) })
 		},
 	}
 	var f policyFlags
@@ -107,9 +108,10 @@ func (g *globals) setPolicy(cmd *cobra.Command, group string, pol *api.GroupPoli
 	if out == nil {
 		out = &api.GroupPolicy{}
 	}
+	names := g.approverNames(cmd, out)
 	return g.emit(out, func(t *tabwriter.Writer) {
 		fmt.Fprintf(t, "Set the policy of group %q.\n\n", gr.Name)
-		policyTable(t, out)
+		policyTable(t, out, names)
 	})
 }
 
@@ -169,6 +171,25 @@ func (f *policyFlags) policy() (*api.GroupPolicy, error) {
 	}, nil
 }
 
+// approverNames maps a quorum's approver ids to emails, for people, when the caller may list
+// the account's users; otherwise the table shows ids.
+func (g *globals) approverNames(cmd *cobra.Command, p *api.GroupPolicy) map[string]string {
+	if p.Quorum.Required == 0 || g.output == "json" {
+		return nil
+	}
+	c, err := g.client()
+	if err != nil {
+		return nil
+	}
+	names := map[string]string{}
+	for _, id := range p.Quorum.Approvers {
+		if u, err := c.GetUser(cmd.Context(), id); err == nil {
+			names[id] = u.Email
+		}
+	}
+	return names
+}
+
 // userIDs resolves users named by email or id to ids.
 func (g *globals) userIDs(cmd *cobra.Command, refs []string) ([]string, error) {
 	c, err := g.client()
@@ -206,7 +227,7 @@ func (g *globals) userIDs(cmd *cobra.Command, refs []string) ([]string, error) {
 }
 
 // policyTable prints a policy, "any" where it allows everything.
-func policyTable(t *tabwriter.Writer, p *api.GroupPolicy) {
+func policyTable(t *tabwriter.Writer, p *api.GroupPolicy, approverNames map[string]string) {
 	list := func(v any, n int) string {
 		if n == 0 {
 			return "any"
@@ -236,7 +257,14 @@ func policyTable(t *tabwriter.Writer, p *api.GroupPolicy) {
 		"MAX LIFETIME", life, "OBJECT OPERATIONS", list(m.Operations, len(m.Operations)), "EXPORT", export)
 	quorum := "none"
 	if q := p.Quorum; q.Required > 0 {
-		quorum = fmt.Sprintf("%d of %d approvers (%s) for %s", q.Required, len(q.Approvers), strings.Join(q.Approvers, ", "), strings.Join(q.Actions, ", "))
+		who := make([]string, len(q.Approvers))
+		for i, id := range q.Approvers {
+			who[i] = id
+			if n := approverNames[id]; n != "" {
+				who[i] = n
+			}
+		}
+		quorum = fmt.Sprintf("%d of %d approvers (%s) for %s", q.Required, len(q.Approvers), strings.Join(who, ", "), strings.Join(q.Actions, ", "))
 	}
 	fields(t, "QUORUM", quorum)
 }

@@ -40,7 +40,7 @@ func TestQuorumApprovalsThroughTheCLI(t *testing.T) {
 			mustCLI(admin, "key", "create", "signer", "--group", "vault", "--type", "EC", "--curve", "P-256", "--ops", "SIGN,VERIFY,EXPORT")
 			mustCLI(admin, "group", "policy", "set", "vault", "--quorum", "2", "--approvers", "ann@acme.example,bob@acme.example",
 				"--quorum-actions", "object.export,group.update")
-			if out := mustCLI(admin, "group", "policy", "show", "vault"); !strings.Contains(out, "2 of 2 approvers") {
+			if out := mustCLI(admin, "group", "policy", "show", "vault"); !strings.Contains(out, "2 of 2 approvers (ann@acme.example, bob@acme.example)") {
 				t.Fatalf("policy show:\n%s", out)
 			}
 
