@@ -92,13 +92,10 @@ func currentApprovals(a *keyward.Approval, q keyward.QuorumPolicy) int {
 // whose material is in Azure does not have, so these are refused outright.
 func refuseAzureDestroyUnderQuorum(tx keyward.Tx, o *keyward.Object) error {
 	g, err := tx.GetGroup(o.AccountID, o.GroupID)
-	if err != nil {
-		return err
-	}
-	if g.Policy.Quorum.Covers(ActObjectDestroy) {
+	if err == nil && g.Policy.Quorum.Covers(ActObjectDestroy) {
 		return keyward.Errorf(keyward.EFORBIDDEN, "group %q holds destroys for approval: deleting or purging its keys in Azure is refused while it does (change the group's quorum policy first, which needs approval when it holds group.update)", g.Name)
 	}
-	return nil
+	return err
 }
 
 // refuseRemovingAnApprover keeps in the account a user whom a group's quorum names: without
@@ -145,14 +142,11 @@ func (s *Service) objectGroupGate(ctx context.Context, tx keyward.Tx, o *keyward
 // exports for approval: a copy would be an export that nobody approved.
 func refuseCopyUnderQuorum(tx keyward.Tx, o *keyward.Object) error {
 	g, err := tx.GetGroup(o.AccountID, o.GroupID)
-	if err != nil {
-		return err
-	}
-	if g.Policy.Quorum.Covers(ActObjectExport) {
+	if err == nil && g.Policy.Quorum.Covers(ActObjectExport) {
 		return keyward.Errorf(keyward.EFORBIDDEN, "group %q holds exports for approval, and a copy takes %q's material out of the group: copies are refused; export it under approval instead (keyward approval request object.export %s)",
 			g.Name, o.Name, o.ID)
 	}
-	return nil
+	return err
 }
 
 // RequestApproval records a request for a held operation. The requester must be allowed the
@@ -281,20 +275,29 @@ func (s *Service) loadApproval(tx keyward.Tx, p keyward.Principal, id string) (*
 	if err != nil {
 		return nil, nil, err
 	}
+	g, err := approvalVisible(tx, p, a)
+	if err != nil {
+		return nil, nil, err
+	}
+	return a, g, nil
+}
+
+// approvalVisible returns a's group when p may see a (see loadApproval).
+func approvalVisible(tx keyward.Tx, p keyward.Principal, a *keyward.Approval) (*keyward.Group, error) {
 	g, err := tx.GetGroup(p.AccountID, a.GroupID)
 	if err != nil && !keyward.IsCode(err, keyward.ENOTFOUND) {
-		return nil, nil, err
+		return nil, err
 	}
 	if g == nil || err != nil {
 		g = &keyward.Group{ID: a.GroupID, AccountID: a.AccountID} // deleted since (perhaps by this request)
 	}
 	if a.RequestedBy == p.Actor() || (p.IsUser() && g.Policy.Quorum.IsApprover(p.ID)) || seesAll(p) {
-		return a, g, nil
+		return g, nil
 	}
 	if _, err := loadGroup(tx, p, g.ID, keyward.ActGroupRead); err == nil {
-		return a, g, nil
+		return g, nil
 	}
-	return nil, nil, keyward.Hidden("approval request")
+	return nil, keyward.Hidden("approval request")
 }
 
 // GetApproval returns one request, with its status at now.
@@ -335,7 +338,7 @@ func (s *Service) ListApprovals(ctx context.Context, p keyward.Principal, status
 				return err
 			}
 			for _, a := range batch {
-				if _, _, err := s.loadApproval(tx, p, a.ID); err != nil {
+				if _, err := approvalVisible(tx, p, &a); err != nil {
 					continue
 				}
 				a.Status = a.Effective(now)
